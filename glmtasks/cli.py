@@ -1,0 +1,231 @@
+"""The command line: ``python -m glmtasks [plugins | --help | [-m] overrides...]``.
+
+The only module that imports Hydra. Configs are composed once before Hydra runs so that a
+bad override (unknown task, misspelt key) fails in one line with exit code 2, before a
+run directory is made; then ``hydra.main`` runs the job (or the sweep, with ``-m``).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, Optional, Sequence
+
+from glmtasks.errors import ConfigError, GlmtasksError
+from glmtasks.registry import Registry, default_registry, did_you_mean
+
+EXAMPLES = """\
+examples:
+  python -m glmtasks task=sentiment                                  offline demo (glm-tiny)
+  python -m glmtasks task=sentiment data=sst2 backbone=minilm        real data, pretrained encoder
+  python -m glmtasks task=classification data.source=files data.train_file=train.csv data.validation_file=dev.csv
+  python -m glmtasks experiment=sst2_minilm                          a saved experiment
+  python -m glmtasks -m task=sentiment optimizer.lr=1e-4,5e-4        a sweep, one run per value
+  python -m glmtasks task=sentiment --cfg job                        print the composed config
+  python -m glmtasks plugins                                         tasks, heads, datamodules, metrics
+"""
+
+# Hydra's own command-line flags; when present, the pre-check is skipped and Hydra handles them.
+HYDRA_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--info", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Console entry point (``glmtasks`` and ``python -m glmtasks``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args[:1] == ["plugins"]:
+            print(format_plugins(default_registry()))
+            return
+        if args[:1] in (["-h"], ["--help"]):
+            print(help_text(default_registry()))
+            return
+        if not any(a.startswith("-") and a not in ("-m", "--multirun") for a in args):
+            precheck(overrides=[a for a in args if a not in ("-m", "--multirun")])
+        run_hydra(args)
+    except GlmtasksError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+
+
+def help_text(registry: Registry) -> str:
+    """Usage, every config group with its options (read from the config folders), examples."""
+    from glmtasks.searchpath import config_search_dirs
+
+    groups: dict[str, set[str]] = {}
+    for directory in config_search_dirs():
+        for group in sorted(p for p in directory.iterdir() if p.is_dir()):
+            groups.setdefault(group.name, set()).update(f.stem for f in group.glob("*.yaml"))
+    lines = ["usage: python -m glmtasks [plugins] [-m] [group=option ...] [key=value ...]", "", "config groups (group=option):"]
+    for name in sorted(groups):
+        if name != "hydra":
+            lines.append(f"  {name:<15} {', '.join(sorted(groups[name]))}")
+    lines += ["", EXAMPLES, "Hydra's flags also work: --cfg job, --info, --hydra-help, -m/--multirun."]
+    return "\n".join(lines)
+
+
+def format_plugins(registry: Registry) -> str:
+    """What ``python -m glmtasks plugins`` prints: every name with the plugin that provided it."""
+    sections = [
+        ("tasks", registry.tasks), ("heads", registry.heads),
+        ("datamodules", registry.datamodules), ("metrics", registry.metrics),
+    ]
+    lines: list[str] = []
+    for title, catalog in sections:
+        lines.append(f"{title}:")
+        for spec in catalog:
+            lines.append(f"  {spec.name:<26} {catalog.plugin_of(spec.name):<18} {spec.description}")
+    lines.append("config dirs:")
+    lines += [f"  {path}  ({plugin})" for path, plugin in registry.config_dirs]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# Pre-check: compose and validate before Hydra makes a run directory.
+
+
+def _single_run_overrides(overrides: list[str]) -> list[str]:
+    """Overrides with each sweep replaced by its first value (Optuna ranges are dropped)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    single = []
+    for override, text in zip(parsed, overrides):
+        if not override.is_sweep_override():
+            single.append(text)
+            continue
+        try:
+            first = next(iter(override.sweep_string_iterator()))
+        except Exception:  # noqa: BLE001 - range/interval sweeps have no value list
+            continue
+        single.append(f"{override.get_key_element()}={first}")
+    return single
+
+
+def compose(overrides: list[str]):
+    """Compose the primary config with ``overrides`` (Hydra's Compose API)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from glmtasks.searchpath import core_config_dir, register_resolvers
+
+    register_resolvers()
+    with initialize_config_dir(version_base="1.3", config_dir=str(core_config_dir()), job_name="glmtasks"):
+        return hydra_compose("config", overrides=overrides)
+
+
+def precheck(overrides: list[str]) -> None:
+    """Compose and validate the run config; raise :class:`ConfigError` in one line if invalid."""
+    from hydra.errors import HydraException, OverrideParseException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        single = _single_run_overrides(overrides)
+        cfg = compose(single)
+        raw = OmegaConf.to_container(cfg, resolve=True)
+    except OverrideParseException as exc:
+        raise ConfigError(f"cannot parse override: {_one_line(str(exc))}") from exc
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(explain_composition_error(exc, single)) from exc
+    validate(raw)
+
+
+def validate(raw: dict[str, Any]):
+    """Everything the run checks before touching data: sections, task names, data keys."""
+    from glmtasks.config import build_dataclass, parse_run_config, raise_if_errors
+    from glmtasks.run import resolve_task
+    from glmtasks.specs import resolve_factory
+
+    config = parse_run_config(raw)
+    registry = default_registry()
+    task = resolve_task(config, registry)
+    spec = registry.datamodules.get(task.datamodule)
+    errors: list[str] = []
+    values = {k: v for k, v in config.data.items() if k not in ("datamodule", "name")}
+    build_dataclass(resolve_factory(spec.config_class), values, "data", errors)
+    raise_if_errors(errors)
+    return config
+
+
+def explain_composition_error(exc: Exception, overrides: list[str]) -> str:
+    """Turn a Hydra/OmegaConf composition error into one line that names the fix."""
+    from hydra.errors import MissingConfigException
+
+    message = str(exc)
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and "/" in exc.missing_cfg_file:
+        group, _, name = exc.missing_cfg_file.rpartition("/")
+        options = sorted(exc.options or [])
+        if options:
+            return f"unknown {group} '{name}'{did_you_mean(name, options)}; available: {', '.join(options)} (choose with {group}=<option>)"
+        return f"no config '{exc.missing_cfg_file}.yaml' found; a task's default data must be data/<task>.yaml (or pass data=<option>)"
+    match = re.search(r"Could not override '([^']+)'", message)
+    if match:
+        key = match.group(1)
+        parent, _, leaf = key.rpartition(".")
+        siblings = _keys_at(parent, [o for o in overrides if not o.lstrip("+~").startswith(key + "=")])
+        hint = did_you_mean(leaf, siblings) if siblings else ""
+        return f"unknown config key '{key}'{hint}; check the spelling, or add a new key with +{key}=<value>"
+    match = re.search(r"Could not load '([^']+)'", message)
+    if match:
+        return f"cannot load config '{match.group(1)}': {_one_line(message)}"
+    return _one_line(message)
+
+
+def _keys_at(parent: str, overrides: list[str]) -> list[str]:
+    from omegaconf import OmegaConf
+
+    try:
+        node = OmegaConf.select(compose(overrides), parent) if parent else compose(overrides)
+        return list(node.keys()) if node is not None and hasattr(node, "keys") else []
+    except Exception:  # noqa: BLE001 - hints are best effort
+        return []
+
+
+def _one_line(message: str) -> str:
+    return " ".join(line.strip() for line in message.strip().splitlines() if line.strip())
+
+
+# ---------------------------------------------------------------------------------------
+# The Hydra job.
+
+
+def run_hydra(args: list[str]) -> None:
+    """Hand the arguments to ``hydra.main`` (single run, multirun, or Hydra's own flags)."""
+    import hydra
+
+    from glmtasks.searchpath import core_config_dir, register_resolvers
+
+    register_resolvers()
+    sys.argv = [sys.argv[0], *args]
+
+    @hydra.main(version_base="1.3", config_path=str(core_config_dir()), config_name="config")
+    def _job(cfg) -> Optional[float]:
+        return run_job(cfg)
+
+    _job()
+
+
+def run_job(cfg) -> Optional[float]:
+    """One Hydra job: validate, train, and return the monitored metric (for sweepers)."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from glmtasks.run import train
+
+    try:
+        raw = OmegaConf.to_container(cfg, resolve=True)
+        raw["paths"]["run_dir"] = HydraConfig.get().runtime.output_dir
+        config = validate(raw)
+        result = train(config)
+    except GlmtasksError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    print(_summary(result))
+    return result["score"]
+
+
+def _summary(result: dict[str, Any]) -> str:
+    def fmt(metrics: dict[str, float]) -> str:
+        return " ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
+
+    return f"validation: {fmt(result['val'])}\ntest: {fmt(result['test'])}\nrun directory: {result['run_dir']}"

@@ -1,0 +1,258 @@
+"""Typed run configuration: the composed Hydra config checked against dataclasses.
+
+Every section is validated and all problems are reported at once, each naming the
+override that fixes it. Unknown keys are errors (with a "did you mean" hint). Sections that
+mirror a library's signature (``trainer`` -> ``lightning.Trainer``, ``optimizer`` ->
+a ``torch.optim`` class) are checked against that signature, so they never drift from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Union
+
+from glmtasks.errors import ConfigError
+from glmtasks.registry import did_you_mean
+
+
+@dataclass
+class TaskConfig:
+    """The ``task:`` section; empty fields take the registered task's defaults."""
+
+    name: str
+    """Registered task name (``task=<name>``)."""
+    head: Optional[str] = None
+    """Head to use; default: the task's head."""
+    metrics: Optional[list] = None
+    """Metric names; default: the task's metrics."""
+    monitor: Optional[str] = None
+    """Metric that picks the best checkpoint; default: the task's."""
+    mode: Optional[str] = None
+    """``max`` or ``min`` for ``monitor``; default: the task's."""
+    head_config: dict = field(default_factory=dict)
+    """Extra keyword options passed to the head factory."""
+
+
+@dataclass
+class BackboneConfig:
+    """The ``backbone:`` section: which transformers model and tokenizer to use."""
+
+    name: str
+    """Display name of the preset (``backbone=<file>`` sets it)."""
+    name_or_path: Optional[str] = None
+    """Hub id or local directory of a pretrained model; None builds ``model_type`` from ``model_config``."""
+    model_type: str = "glm"
+    """transformers model type for models built from a config (``glm``, ``glm4``, ``bert``, ...)."""
+    model_config: dict = field(default_factory=dict)
+    """Config fields for a model built from scratch, or overrides of a pretrained model's config."""
+    tokenizer: Optional[str] = None
+    """Hub id or directory of the tokenizer; default: ``name_or_path``; None with no model: train one."""
+    tokenizer_vocab_size: int = 4000
+    """Vocabulary size of the byte-level BPE tokenizer trained on the training text (from-scratch models)."""
+    trust_remote_code: bool = False
+    """Allow model code from the hub to run; off unless you trust the repository."""
+    revision: Optional[str] = None
+    """Hub revision (branch, tag or commit) to load."""
+    dtype: Optional[str] = None
+    """Weights dtype when loading (``bfloat16``, ``float16``, ``float32`` or ``auto``)."""
+    attn_implementation: Optional[str] = None
+    """Attention kernel (``eager``, ``sdpa``, ``flash_attention_2``)."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass to save memory."""
+
+
+@dataclass
+class OptimizerConfig:
+    """The ``optimizer:`` section: a ``torch.optim`` class and its keyword arguments."""
+
+    name: str = "AdamW"
+    """Class in ``torch.optim`` (``AdamW``, ``Adam``, ``SGD``, ...)."""
+    lr: float = 5e-5
+    """Peak learning rate."""
+    weight_decay: float = 0.01
+    """Weight decay for all weights except biases and normalization weights."""
+    kwargs: dict = field(default_factory=dict)
+    """Further keyword arguments of the optimizer class (``betas``, ``eps``, ``momentum``)."""
+
+
+@dataclass
+class SchedulerConfig:
+    """The ``scheduler:`` section: learning-rate schedule, stepped every optimizer step."""
+
+    name: str = "linear"
+    """``linear`` (warmup then linear decay to 0), ``cosine`` (warmup then cosine) or ``constant`` (warmup then flat)."""
+    warmup_steps: float = 0.1
+    """Warmup length: a step count (>= 1) or a fraction of all training steps (< 1)."""
+
+
+@dataclass
+class LoggerConfig:
+    """The ``logger:`` section."""
+
+    name: str = "csv"
+    """``csv``, ``tensorboard`` or ``none``."""
+
+
+@dataclass
+class CheckpointConfig:
+    """Model checkpointing (``callbacks.checkpoint``)."""
+
+    enabled: bool = True
+    save_top_k: int = 1
+    """How many best checkpoints (by the task's monitor) to keep."""
+    save_last: bool = True
+    """Also keep ``last.ckpt`` for resuming."""
+
+
+@dataclass
+class EarlyStoppingConfig:
+    """Early stopping on the task's monitor (``callbacks.early_stopping``)."""
+
+    enabled: bool = False
+    patience: int = 3
+    min_delta: float = 0.0
+
+
+@dataclass
+class CallbacksConfig:
+    """The ``callbacks:`` section."""
+
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    progress_bar: bool = True
+    """Show a progress bar (turn off for logs written to files)."""
+    lr_monitor: bool = True
+    """Log the learning rate each step."""
+
+
+@dataclass
+class PathsConfig:
+    """The ``paths:`` section."""
+
+    output_dir: str = "outputs"
+    """Root of run directories."""
+    shared_data: str = "../shared/data"
+    """Folder with the public datasets the data configs read."""
+    run_dir: Optional[str] = None
+    """This run's directory (set by Hydra from ``hydra.run.dir``)."""
+
+
+@dataclass
+class RunConfig:
+    """The whole validated run configuration (``data`` is validated by the datamodule)."""
+
+    task: TaskConfig
+    backbone: BackboneConfig
+    trainer: dict
+    optimizer: OptimizerConfig
+    scheduler: SchedulerConfig
+    logger: LoggerConfig
+    callbacks: CallbacksConfig
+    paths: PathsConfig
+    data: dict = field(default_factory=dict)
+    mode: str = "train"
+    """``train`` (fit, then test the best checkpoint, then export)."""
+    seed: int = 42
+    """Seed for Python, NumPy and torch (every rank)."""
+    export: bool = True
+    """Write ``export/`` (a folder plain transformers loads) at the end of training."""
+
+
+# ---------------------------------------------------------------------------------------
+# Generic dataclass building with collected errors.
+
+
+def build_dataclass(cls: type, values: Mapping[str, Any], section: str, errors: list[str]) -> Any:
+    """Build ``cls`` from ``values``; append one message per problem to ``errors``.
+
+    Returns the instance, or None when a required field is missing.
+    """
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in fields:
+            errors.append(
+                f"unknown key '{section}.{key}'{did_you_mean(key, fields)}; "
+                f"valid keys of '{section}': {', '.join(fields)}"
+            )
+            continue
+        kwargs[key] = _coerce(value, hints[key], f"{section}.{key}", errors)
+    for name, f in fields.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and name not in kwargs:
+            errors.append(f"missing key '{section}.{name}'; set it with {section}.{name}=<value>")
+            return None
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, where: str, errors: list[str]) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        hint = next(o for o in options if o is not type(None))
+        origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, Mapping):
+            errors.append(f"'{where}' must be a mapping, got {value!r}")
+            return hint()
+        return build_dataclass(hint, value, where, errors) or hint()
+    expected = origin or hint
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected in (list, tuple) and isinstance(value, (list, tuple)):
+        return list(value)
+    if expected is dict and isinstance(value, Mapping):
+        return dict(value)
+    if expected is Any or (isinstance(expected, type) and isinstance(value, expected)):
+        if expected is int and isinstance(value, bool):
+            errors.append(f"'{where}' must be an integer, got {value!r}")
+        return value
+    errors.append(f"'{where}' must be {getattr(expected, '__name__', expected)}, got {value!r}; fix it with {where}=<value>")
+    return value
+
+
+def check_keywords(target: Any, values: Mapping[str, Any], section: str, errors: list[str]) -> None:
+    """Append an error for each key of ``values`` that ``target``'s signature does not take."""
+    parameters = inspect.signature(target).parameters
+    accepted = [name for name, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for key in values:
+        if key not in accepted:
+            errors.append(f"unknown key '{section}.{key}'{did_you_mean(key, accepted)}; it is not an argument of {getattr(target, '__qualname__', target)}")
+
+
+def raise_if_errors(errors: list[str]) -> None:
+    """Raise one :class:`ConfigError` listing every collected problem."""
+    if errors:
+        raise ConfigError("invalid config: " + "; ".join(errors))
+
+
+def parse_run_config(raw: Mapping[str, Any]) -> RunConfig:
+    """Validate a composed config (a plain dict, interpolations resolved) into a RunConfig."""
+    errors: list[str] = []
+    values = dict(raw)
+    values.pop("hydra", None)
+    for optional in ("experiment", "hparams_search"):
+        values.pop(optional, None)
+    config = build_dataclass(RunConfig, values, "config", errors)
+    if config is not None:
+        _check_trainer(config.trainer, errors)
+        if config.mode not in ("train",):
+            errors.append(f"unknown mode '{config.mode}'; use mode=train")
+    raise_if_errors(errors)
+    return config
+
+
+def _check_trainer(trainer: Mapping[str, Any], errors: list[str]) -> None:
+    from lightning import Trainer
+
+    reserved = {"callbacks", "logger", "default_root_dir", "enable_checkpointing", "enable_progress_bar"}
+    for key in reserved & set(trainer):
+        errors.append(f"'trainer.{key}' is set by glmtasks; use the '{'callbacks' if key != 'logger' else 'logger'}' config group instead")
+    check_keywords(Trainer.__init__, {k: v for k, v in trainer.items() if k not in reserved}, "trainer", errors)

@@ -1,0 +1,230 @@
+"""Data machinery shared by all tasks: reading files, length-grouped batching, dynamic padding.
+
+A task's datamodule (a ``lightning.LightningDataModule`` registered through
+``glmtasks_register_datamodules``) must also provide:
+
+* ``task_info``: a dict of what the data defines (for example ``{"labels": [...]}``), read
+  by heads and metrics; available right after construction.
+* ``training_texts()``: an iterator of raw training strings, used to train a tokenizer for
+  models built from scratch.
+* ``set_tokenizer(tokenizer)``: called once before ``setup``.
+* ``example_record(split, index)``: a JSON-serializable dict describing example ``index``
+  of ``split`` (text and gold label), merged into each line of ``predictions.jsonl``.
+* ``predict_dataloader()``: batches of the split whose predictions are written.
+
+Batches are dicts of tensors and always carry ``"index"``: the example's position in its
+split, so predictions can be restored to the input order.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from glmtasks.errors import DataError
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
+
+
+@dataclass
+class BatchingConfig:
+    """Fields every task's data config has (a task's config class extends this)."""
+
+    max_length: int = 128
+    """Tokens kept per example (longer inputs are truncated)."""
+    batch_size: int = 32
+    """Training batch size per device."""
+    eval_batch_size: int = 64
+    """Validation, test and prediction batch size per device."""
+    group_by_length: bool = True
+    """Batch examples of similar length together (less padding); order is still shuffled."""
+    num_workers: int = 0
+    """DataLoader worker processes."""
+    max_train_samples: Optional[int] = None
+    """Use only the first N training examples."""
+    max_eval_samples: Optional[int] = None
+    """Use only the first N validation and test examples."""
+    seed: int = 0
+    """Seed of data subsampling and generated demo data."""
+
+
+def infer_format(path: Path, declared: Optional[str]) -> str:
+    """``declared`` if given, else the format implied by the file suffix (``.gz`` ignored)."""
+    if declared:
+        return declared
+    suffixes = [s for s in path.suffixes if s != ".gz"]
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix not in FORMATS:
+        raise DataError(f"cannot tell the format of {path} from its suffix; set data.format=csv|tsv|json|parquet|text")
+    return FORMATS[suffix]
+
+
+def read_table(path: str | Path, key: str, declared_format: Optional[str] = None):
+    """Read a csv/tsv/json(l)/parquet/text file into a ``datasets.Dataset``.
+
+    Args:
+        path: the file.
+        key: the config key that named it (``train_file``...), used in error messages.
+        declared_format: ``data.format``, or None to infer from the suffix.
+    """
+    import datasets
+
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"data file not found: {file} (data.{key}); fix the path with data.{key}=<file>")
+    fmt = infer_format(file, declared_format)
+    builder, kwargs = fmt, {}
+    if fmt == "tsv":
+        builder, kwargs = "csv", {"sep": "\t", "quoting": 3}  # csv.QUOTE_NONE: quotes are text
+    try:
+        dataset = datasets.load_dataset(builder, data_files=str(file), split="train", **kwargs)
+    except Exception as exc:  # noqa: BLE001 - parser errors of every kind mean a malformed file
+        raise DataError(f"cannot read {file} as {fmt} (data.{key}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+    if len(dataset) == 0:
+        raise DataError(f"data file {file} (data.{key}) has no rows; give a file with examples")
+    return dataset
+
+
+def require_columns(dataset, columns: Mapping[str, str], where: str) -> None:
+    """Fail with one line if a column named by a config key is missing from ``dataset``."""
+    for key, column in columns.items():
+        if column not in dataset.column_names:
+            raise DataError(
+                f"column '{column}' (data.{key}) not found in {where}; its columns are "
+                f"{', '.join(dataset.column_names)}; set data.{key}=<column>"
+            )
+
+
+def shard_bounds(size: int, rank: int, world_size: int) -> tuple[int, int]:
+    """Start and end of rank's contiguous shard of ``size`` items: each item exactly once."""
+    per_rank = math.ceil(size / world_size)
+    start = min(rank * per_rank, size)
+    return start, min(start + per_rank, size)
+
+
+class LengthGroupedBatchSampler(Sampler[list[int]]):
+    """Shuffled batches of examples of similar length, sharded across ranks.
+
+    Indices are shuffled, cut into chunks of ``batch_size * group_factor``, each chunk sorted
+    by length and cut into batches; then the batch order is shuffled. Under distributed
+    training each rank takes every ``world_size``-th batch after the total is rounded down
+    to a multiple of ``world_size``, so all ranks run the same number of steps.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        seed: int = 0,
+        group_by_length: bool = True,
+        group_factor: int = 50,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.group_by_length = group_by_length
+        self.group_factor = group_factor
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Reshuffle differently each epoch (Lightning calls this)."""
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        rng = random.Random(self.seed + self.epoch)
+        order = list(range(len(self.lengths)))
+        rng.shuffle(order)
+        if self.group_by_length:
+            chunk = self.batch_size * self.group_factor
+            order = [
+                i
+                for start in range(0, len(order), chunk)
+                for i in sorted(order[start : start + chunk], key=self.lengths.__getitem__, reverse=True)
+            ]
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        rng.shuffle(batches)
+        usable = len(batches) - len(batches) % self.world_size if self.world_size > 1 else len(batches)
+        return batches[self.rank : usable : self.world_size]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches())
+
+    def __len__(self) -> int:
+        batches = math.ceil(len(self.lengths) / self.batch_size)
+        return batches // self.world_size if self.world_size > 1 else batches
+
+
+class SortedEvalBatchSampler(Sampler[list[int]]):
+    """Evaluation batches: this rank's contiguous shard, sorted by length (no duplicates)."""
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, rank: int = 0, world_size: int = 1):
+        start, end = shard_bounds(len(lengths), rank, world_size)
+        order = sorted(range(start, end), key=lambda i: lengths[i], reverse=True)
+        self.batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+class PadCollator:
+    """Pads each batch to its longest sequence.
+
+    Every list-valued field is padded (``input_ids`` with the pad id, ``labels`` with
+    ``label_pad_id``, everything else with 0); scalar fields become 1-D tensors.
+    """
+
+    def __init__(self, pad_id: int, label_pad_id: int = -100, padding_side: str = "right"):
+        self.pad_values = {"input_ids": pad_id, "labels": label_pad_id}
+        self.padding_side = padding_side
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        batch: dict[str, torch.Tensor] = {}
+        for key in features[0]:
+            values = [f[key] for f in features]
+            if isinstance(values[0], (list, tuple)):
+                width = max(len(v) for v in values)
+                pad = self.pad_values.get(key, 0)
+                if self.padding_side == "right":
+                    rows = [list(v) + [pad] * (width - len(v)) for v in values]
+                else:
+                    rows = [[pad] * (width - len(v)) + list(v) for v in values]
+                batch[key] = torch.tensor(rows)  # (B, T)
+            else:
+                batch[key] = torch.tensor(values)  # (B,)
+        return batch
+
+
+def distributed_position(trainer: Any) -> tuple[int, int]:
+    """(rank, world_size) of the process, from the attached Lightning trainer if any."""
+    if trainer is None:
+        return 0, 1
+    return trainer.global_rank, trainer.world_size
+
+
+def train_loader(dataset, lengths: Sequence[int], config: BatchingConfig, collate, trainer: Any = None) -> DataLoader:
+    """Training DataLoader with length-grouped, shuffled, rank-sharded batches."""
+    rank, world_size = distributed_position(trainer)
+    sampler = LengthGroupedBatchSampler(
+        lengths, config.batch_size, seed=config.seed, group_by_length=config.group_by_length, rank=rank, world_size=world_size
+    )
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=config.num_workers)
+
+
+def eval_loader(dataset, lengths: Sequence[int], config: BatchingConfig, collate, trainer: Any = None) -> DataLoader:
+    """Evaluation DataLoader: each example exactly once across ranks, batches sorted by length."""
+    rank, world_size = distributed_position(trainer)
+    sampler = SortedEvalBatchSampler(lengths, config.eval_batch_size, rank=rank, world_size=world_size)
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=config.num_workers)

@@ -1,0 +1,42 @@
+"""The contract between the core LightningModule and a task's head.
+
+A head is a ``torch.nn.Module`` that owns the transformers model and knows the task: how a
+batch becomes a loss, what the metrics receive, how outputs become readable predictions,
+and how the model is exported. The core calls nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Protocol, runtime_checkable
+
+import torch
+
+
+@dataclass
+class HeadOutput:
+    """What a head returns for one batch.
+
+    Attributes:
+        loss: scalar training loss (None when the batch has no targets).
+        metric_inputs: positional arguments for every metric's ``update`` (for
+            classification ``(predicted_ids, gold_ids)``).
+    """
+
+    loss: Optional[torch.Tensor]
+    metric_inputs: tuple = ()
+
+
+@runtime_checkable
+class TaskHead(Protocol):
+    """What :class:`glmtasks.module.TaskModule` needs from a head."""
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
+        """Loss and metric inputs for a batch (training, validation and test)."""
+
+    def predict(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        """One JSON-serializable record per example, each with the batch's ``index``."""
+
+    def save_pretrained(self, directory: Path) -> None:
+        """Write a folder that plain transformers loads (model, config, tokenizer)."""

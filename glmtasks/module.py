@@ -1,0 +1,79 @@
+"""The one task-agnostic LightningModule: a head (which owns the model) plus metrics and optimization."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import lightning as L
+import torch
+from torchmetrics import Metric
+
+from glmtasks.config import OptimizerConfig, SchedulerConfig
+from glmtasks.optim import build_optimizer, build_scheduler
+
+
+class TaskModule(L.LightningModule):
+    """Training, evaluation and prediction steps for any task, delegated to its head.
+
+    Args:
+        head: a :class:`glmtasks.head.TaskHead`.
+        metrics: name -> torchmetrics ``Metric``; cloned for validation and test. Each
+            ``update`` receives the head's ``metric_inputs``.
+        optimizer: optimizer config.
+        scheduler: learning-rate schedule config (stepped every optimizer step).
+    """
+
+    def __init__(
+        self,
+        head: torch.nn.Module,
+        metrics: Mapping[str, Metric],
+        optimizer: OptimizerConfig,
+        scheduler: SchedulerConfig,
+    ):
+        super().__init__()
+        self.head = head
+        self.val_metrics = torch.nn.ModuleDict({name: m.clone() for name, m in metrics.items()})
+        self.test_metrics = torch.nn.ModuleDict({name: m.clone() for name, m in metrics.items()})
+        self.optimizer_config = optimizer
+        self.scheduler_config = scheduler
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        out = self.head(batch)
+        self.log("train/loss", out.loss, prog_bar=True, batch_size=len(batch["index"]))
+        return out.loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val", self.val_metrics)
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "test", self.test_metrics)
+
+    def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: torch.nn.ModuleDict) -> None:
+        out = self.head(batch)
+        if out.loss is not None:
+            self.log(f"{stage}/loss", out.loss, batch_size=len(batch["index"]), sync_dist=True)
+        for metric in metrics.values():
+            metric.update(*out.metric_inputs)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics("val", self.val_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics("test", self.test_metrics)
+
+    def _log_metrics(self, stage: str, metrics: torch.nn.ModuleDict) -> None:
+        for name, metric in metrics.items():
+            value = metric.compute()
+            values = value if isinstance(value, Mapping) else {name: value}
+            for key, scalar in values.items():
+                self.log(f"{stage}/{key}", scalar, prog_bar=(stage == "val"))
+            metric.reset()
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> list[dict[str, Any]]:
+        return self.head.predict(batch)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = build_optimizer(self.head, self.optimizer_config)
+        total = int(self.trainer.estimated_stepping_batches)
+        scheduler = build_scheduler(optimizer, self.scheduler_config, total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

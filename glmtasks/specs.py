@@ -1,0 +1,106 @@
+"""What plugins register: small frozen records naming a task, head, datamodule or metric.
+
+Factories may be given as callables or as ``"module:attribute"`` strings. Strings are
+imported only when the factory is first used, so listing plugins stays fast and a plugin's
+heavy imports (torch, transformers) happen only for the task that is run.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+Factory = Union[Callable[..., Any], str]
+
+
+def resolve_factory(factory: Factory) -> Callable[..., Any]:
+    """Return the callable behind ``factory``, importing ``"module:attribute"`` strings."""
+    if callable(factory):
+        return factory
+    module_name, _, attribute = factory.partition(":")
+    if not attribute:
+        raise ValueError(f"factory {factory!r} must look like 'package.module:attribute'")
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task: which head, datamodule and metrics it uses by default, and what to monitor.
+
+    Attributes:
+        name: the value users pass as ``task=<name>``; also the name of the task's config
+            file ``task/<name>.yaml`` and of its default data config ``data/<name>.yaml``.
+        description: one line shown by ``python -m glmtasks plugins``.
+        head: name of the default head (a registered :class:`HeadSpec`).
+        datamodule: name of the default datamodule (a registered :class:`DataModuleSpec`).
+        metrics: names of registered :class:`MetricSpec` computed on validation and test.
+        monitor: the metric (one of ``metrics``) that selects the best checkpoint, drives
+            early stopping and is returned to sweepers.
+        mode: ``"max"`` or ``"min"``: whether a larger ``monitor`` value is better.
+    """
+
+    name: str
+    description: str
+    head: str
+    datamodule: str
+    metrics: tuple[str, ...]
+    monitor: str
+    mode: str = "max"
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """A head: builds the model that maps a batch to a loss, metric inputs and predictions.
+
+    ``factory(backbone, tokenizer, task_info, head_config)`` returns a
+    :class:`glmtasks.head.TaskHead`. ``backbone`` is the validated
+    :class:`glmtasks.config.BackboneConfig`, ``task_info`` what the datamodule learned from
+    the data (for example ``{"labels": [...]}``), ``head_config`` the ``task.head_config``
+    mapping from the config.
+    """
+
+    name: str
+    factory: Factory
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DataModuleSpec:
+    """A datamodule: reads, tokenizes and batches a task's data.
+
+    ``factory(config, task)`` returns a :class:`glmtasks.data.TaskDataModule`; ``config`` is
+    an instance of ``config_class`` built from the ``data:`` section (unknown keys rejected).
+    """
+
+    name: str
+    factory: Factory
+    config_class: Factory
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric: ``factory(task_info)`` returns a ``torchmetrics.Metric``.
+
+    The metric's ``update`` receives the ``metric_inputs`` tuple that the head returns for
+    each batch; ``compute`` returns a scalar tensor, or a dict of named scalars.
+    """
+
+    name: str
+    factory: Factory
+    description: str = ""
+
+
+@dataclass
+class Registrations:
+    """Everything one plugin registered; used by the registry to attribute names."""
+
+    plugin: str
+    tasks: list[TaskSpec] = field(default_factory=list)
+    heads: list[HeadSpec] = field(default_factory=list)
+    datamodules: list[DataModuleSpec] = field(default_factory=list)
+    metrics: list[MetricSpec] = field(default_factory=list)

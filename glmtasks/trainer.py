@@ -1,0 +1,113 @@
+"""The ``lightning.Trainer`` of a run: trainer config plus callbacks and logger from their groups."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import lightning as L
+from lightning.pytorch.callbacks import BasePredictionWriter, Callback
+
+from glmtasks.config import RunConfig
+
+
+class JsonlPredictionWriter(BasePredictionWriter):
+    """Streams predictions to a JSONL file as batches finish (not held until the end).
+
+    Each rank writes its own part file; rank 0 merges them in example order at the end.
+    ``describe(index)`` adds the example's own fields (text, gold label) to each line.
+    """
+
+    def __init__(self, path: Path, describe):
+        super().__init__(write_interval="batch")
+        self.path = path
+        self.describe = describe
+        self._file = None
+
+    def _part(self, trainer: L.Trainer) -> Path:
+        return self.path.with_name(f"{self.path.stem}.rank{trainer.global_rank}.jsonl")
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._file = self._part(trainer).open("w", encoding="utf-8")
+
+    def write_on_batch_end(self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0):
+        for record in prediction:
+            line = {**self.describe(int(record["index"])), **record}
+            self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._file.close()
+        trainer.strategy.barrier()
+        if trainer.is_global_zero:
+            parts = sorted(self.path.parent.glob(f"{self.path.stem}.rank*.jsonl"))
+            lines = [json.loads(line) for part in parts for line in part.read_text(encoding="utf-8").splitlines()]
+            lines.sort(key=lambda r: r["index"])
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), encoding="utf-8")
+            tmp.replace(self.path)
+            for part in parts:
+                part.unlink()
+
+
+def build_callbacks(config: RunConfig, run_dir: Path, monitor: str, mode: str) -> list[Callback]:
+    """Checkpointing, early stopping, learning-rate monitor and progress bar from ``callbacks``."""
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+
+    callbacks: list[Callback] = []
+    c = config.callbacks
+    if c.checkpoint.enabled:
+        callbacks.append(
+            ModelCheckpoint(
+                dirpath=run_dir / "checkpoints",
+                filename="best-{epoch}-{step}",
+                monitor=f"val/{monitor}",
+                mode=mode,
+                save_top_k=c.checkpoint.save_top_k,
+                save_last=c.checkpoint.save_last,
+                auto_insert_metric_name=False,
+            )
+        )
+    if c.early_stopping.enabled:
+        callbacks.append(EarlyStopping(monitor=f"val/{monitor}", mode=mode, patience=c.early_stopping.patience, min_delta=c.early_stopping.min_delta))
+    if c.lr_monitor and config.logger.name != "none":
+        callbacks.append(LearningRateMonitor(logging_interval="step"))
+    if c.progress_bar:
+        callbacks.append(TQDMProgressBar(refresh_rate=10))
+    return callbacks
+
+
+def build_logger(config: RunConfig, run_dir: Path) -> Any:
+    """CSV (default), TensorBoard, or no logger, writing under the run directory."""
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    if config.logger.name == "csv":
+        return CSVLogger(save_dir=str(run_dir), name="logs", version="")
+    if config.logger.name == "tensorboard":
+        return TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="")
+    return False
+
+
+def build_trainer(config: RunConfig, run_dir: Path, monitor: str, mode: str, extra_callbacks: Sequence[Callback] = ()) -> L.Trainer:
+    """A Trainer from ``config.trainer`` (Lightning's own arguments) plus our callbacks and logger.
+
+    ``use_distributed_sampler`` is off: glmtasks' batch samplers shard data across ranks
+    themselves (each evaluation example exactly once, see :mod:`glmtasks.data`).
+    """
+    kwargs = dict(config.trainer)
+    kwargs.setdefault("use_distributed_sampler", False)
+    return L.Trainer(
+        default_root_dir=str(run_dir),
+        callbacks=build_callbacks(config, run_dir, monitor, mode) + list(extra_callbacks),
+        logger=build_logger(config, run_dir),
+        enable_checkpointing=config.callbacks.checkpoint.enabled,
+        enable_progress_bar=config.callbacks.progress_bar,
+        **kwargs,
+    )
+
+
+def best_checkpoint(trainer: L.Trainer) -> Optional[str]:
+    """Path of the best checkpoint of the fit, or None when checkpointing was off."""
+    callback = trainer.checkpoint_callback
+    return getattr(callback, "best_model_path", None) or None

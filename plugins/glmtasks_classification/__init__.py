@@ -1,0 +1,1 @@
+"""Built-in plugin: text classification (``task=classification``) and sentiment (``task=sentiment``)."""

@@ -1,0 +1,67 @@
+"""The sequence-classification head: a transformers ``*ForSequenceClassification`` model.
+
+The architecture decides the pooling: GLM (decoder-only) pools the last non-padding token,
+BERT-like encoders their first ([CLS]) token. Because the head *is* the transformers
+class, the export is what ``pipeline("text-classification")`` loads, labels included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glmtasks.backbone import load_model
+from glmtasks.head import HeadOutput
+
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class SequenceClassificationHead(torch.nn.Module):
+    """Cross-entropy over labels; predicts the most likely label with its probability."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, labels: list[str]):
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.labels = labels
+
+    def _logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {k: batch[k] for k in MODEL_INPUTS if k in batch}
+        return self.model(**inputs).logits  # (B, num_labels)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
+        logits = self._logits(batch)
+        if "labels" not in batch:
+            return HeadOutput(loss=None)
+        loss = torch.nn.functional.cross_entropy(logits.float(), batch["labels"])
+        return HeadOutput(loss=loss, metric_inputs=(logits.argmax(-1), batch["labels"]))
+
+    @torch.inference_mode()
+    def predict(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        probabilities = self._logits(batch).float().softmax(-1)  # (B, num_labels)
+        scores, ids = probabilities.max(-1)
+        return [
+            {"index": int(i), "prediction": self.labels[int(label)], "score": round(float(score), 6)}
+            for i, label, score in zip(batch["index"], ids, scores)
+        ]
+
+    def save_pretrained(self, directory: Path) -> None:
+        self.model.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+
+
+def make_sequence_classification_head(backbone, tokenizer, task_info: dict, head_config: dict) -> SequenceClassificationHead:
+    """Build the head for ``task_info["labels"]``; ``head_config`` may set ``classifier_dropout`` etc."""
+    labels = list(task_info["labels"])
+    model = load_model(
+        backbone,
+        "AutoModelForSequenceClassification",
+        tokenizer,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        **head_config,
+    )
+    return SequenceClassificationHead(model, tokenizer, labels)

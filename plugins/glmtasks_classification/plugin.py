@@ -1,0 +1,57 @@
+"""Hook implementations of the classification plugin (registrations only; no heavy imports)."""
+
+from pathlib import Path
+
+from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+
+_PACKAGE = "glmtasks_classification"
+
+
+@hookimpl
+def glmtasks_register_tasks():
+    """Sentiment (binary) and general single-label classification of texts or text pairs."""
+    common = dict(head="sequence_classification", datamodule="classification", metrics=("accuracy", "macro_f1"), monitor="accuracy")
+    return [
+        TaskSpec(name="sentiment", description="binary sentiment of a text (negative/positive)", **common),
+        TaskSpec(name="classification", description="single-label classification of texts or text pairs", **common),
+    ]
+
+
+@hookimpl
+def glmtasks_register_heads():
+    """The transformers ``*ForSequenceClassification`` head (pooling chosen by the architecture)."""
+    return [
+        HeadSpec(
+            name="sequence_classification",
+            factory=f"{_PACKAGE}.heads:make_sequence_classification_head",
+            description="AutoModelForSequenceClassification: last-token pooling for GLM, [CLS] for BERT",
+        )
+    ]
+
+
+@hookimpl
+def glmtasks_register_datamodules():
+    """Labelled texts from csv/tsv/json(l)/parquet files, the hub, or the generated demo set."""
+    return [
+        DataModuleSpec(
+            name="classification",
+            factory=f"{_PACKAGE}.data:ClassificationDataModule",
+            config_class=f"{_PACKAGE}.data:ClassificationDataConfig",
+            description="labelled texts or text pairs from files, the hub, or a generated demo set",
+        )
+    ]
+
+
+@hookimpl
+def glmtasks_register_metrics():
+    """Accuracy and macro-averaged F1 (torchmetrics)."""
+    return [
+        MetricSpec(name="accuracy", factory=f"{_PACKAGE}.metrics:accuracy", description="fraction of correct labels"),
+        MetricSpec(name="macro_f1", factory=f"{_PACKAGE}.metrics:macro_f1", description="F1 averaged over labels"),
+    ]
+
+
+@hookimpl
+def glmtasks_register_config_dirs():
+    """``task/``, ``data/`` and ``experiment/`` configs of this plugin."""
+    return [Path(__file__).parent / "conf"]
