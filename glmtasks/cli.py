@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from glmtasks.errors import ConfigError, GlmtasksError
 from glmtasks.registry import Registry, default_registry, did_you_mean
+from glmtasks.run import refuse_used_run_dir
 
 EXAMPLES = """\
 examples:
@@ -40,7 +42,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             print(help_text(default_registry()))
             return
         if not any(a.startswith("-") and a not in ("-m", "--multirun") for a in args):
-            precheck(overrides=[a for a in args if a not in ("-m", "--multirun")])
+            multirun = "-m" in args or "--multirun" in args
+            precheck([a for a in args if a not in ("-m", "--multirun")], multirun=multirun)
         run_hydra(args)
     except GlmtasksError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -101,8 +104,11 @@ def _single_run_overrides(overrides: list[str]) -> list[str]:
     return single
 
 
-def compose(overrides: list[str]):
-    """Compose the primary config with ``overrides`` (Hydra's Compose API)."""
+def compose(overrides: list[str], with_hydra: bool = False):
+    """Compose the primary config with ``overrides`` (Hydra's Compose API).
+
+    With ``with_hydra`` the result keeps the ``hydra`` node (run directory and so on).
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
@@ -110,23 +116,31 @@ def compose(overrides: list[str]):
 
     register_resolvers()
     with initialize_config_dir(version_base="1.3", config_dir=str(core_config_dir()), job_name="glmtasks"):
-        return hydra_compose("config", overrides=overrides)
+        return hydra_compose("config", overrides=overrides, return_hydra_config=with_hydra)
 
 
-def precheck(overrides: list[str]) -> None:
-    """Compose and validate the run config; raise :class:`ConfigError` in one line if invalid."""
+def precheck(overrides: list[str], multirun: bool = False) -> None:
+    """Compose and validate the run config; raise :class:`ConfigError` in one line if invalid.
+
+    Also refuses a ``hydra.run.dir`` that holds an earlier run, before Hydra writes into it.
+    """
     from hydra.errors import HydraException, OverrideParseException
-    from omegaconf import OmegaConf
+    from omegaconf import OmegaConf, open_dict
     from omegaconf.errors import OmegaConfBaseException
 
     try:
         single = _single_run_overrides(overrides)
-        cfg = compose(single)
+        cfg = compose(single, with_hydra=True)
+        run_dir = None if multirun else cfg.hydra.run.dir
+        with open_dict(cfg):
+            del cfg["hydra"]
         raw = OmegaConf.to_container(cfg, resolve=True)
     except OverrideParseException as exc:
         raise ConfigError(f"cannot parse override: {_one_line(str(exc))}") from exc
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(explain_composition_error(exc, single)) from exc
+    if run_dir:
+        refuse_used_run_dir(Path(run_dir))
     validate(raw)
 
 
@@ -212,6 +226,7 @@ def run_job(cfg) -> Optional[float]:
 
     from glmtasks.run import train
 
+    _quiet_libraries()
     try:
         raw = OmegaConf.to_container(cfg, resolve=True)
         raw["paths"]["run_dir"] = HydraConfig.get().runtime.output_dir
@@ -222,6 +237,14 @@ def run_job(cfg) -> Optional[float]:
         sys.exit(exc.exit_code)
     print(_summary(result))
     return result["score"]
+
+
+def _quiet_libraries() -> None:
+    """No per-split progress bars from datasets: errors stay one line, logs stay readable."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
 
 
 def _summary(result: dict[str, Any]) -> str:

@@ -174,18 +174,19 @@ def build_dataclass(cls: type, values: Mapping[str, Any], section: str, errors: 
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
+    prefix = f"{section}." if section else ""
     for key, value in values.items():
         if key not in fields:
             errors.append(
-                f"unknown key '{section}.{key}'{did_you_mean(key, fields)}; "
-                f"valid keys of '{section}': {', '.join(fields)}"
+                f"unknown key '{prefix}{key}'{did_you_mean(key, fields)}; "
+                f"valid keys{f' of {section!r}' if section else ''}: {', '.join(fields)}"
             )
             continue
-        kwargs[key] = _coerce(value, hints[key], f"{section}.{key}", errors)
+        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}", errors)
     for name, f in fields.items():
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and name not in kwargs:
-            errors.append(f"missing key '{section}.{name}'; set it with {section}.{name}=<value>")
+            errors.append(f"missing key '{prefix}{name}'; set it with {prefix}{name}=<value>")
             return None
     return cls(**kwargs)
 
@@ -240,7 +241,7 @@ def parse_run_config(raw: Mapping[str, Any]) -> RunConfig:
     values.pop("hydra", None)
     for optional in ("experiment", "hparams_search"):
         values.pop(optional, None)
-    config = build_dataclass(RunConfig, values, "config", errors)
+    config = build_dataclass(RunConfig, values, "", errors)
     if config is not None:
         _check_trainer(config.trainer, errors)
         if config.mode not in ("train",):

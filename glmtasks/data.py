@@ -85,6 +85,8 @@ def read_table(path: str | Path, key: str, declared_format: Optional[str] = None
     try:
         dataset = datasets.load_dataset(builder, data_files=str(file), split="train", **kwargs)
     except Exception as exc:  # noqa: BLE001 - parser errors of every kind mean a malformed file
+        if "corresponds to no data" in str(exc):
+            raise DataError(f"data file {file} (data.{key}) has no rows; give a file with examples") from exc
         raise DataError(f"cannot read {file} as {fmt} (data.{key}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
     if len(dataset) == 0:
         raise DataError(f"data file {file} (data.{key}) has no rows; give a file with examples")

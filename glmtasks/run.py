@@ -75,14 +75,19 @@ def prepare_run_dir(config: RunConfig) -> Path:
     else:
         stamp = time.strftime("%Y-%m-%d_%H-%M-%S") + f"_{time.time_ns() % 1_000_000_000:09d}"
         run_dir = Path(config.paths.output_dir) / config.task.name / stamp
+    refuse_used_run_dir(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def refuse_used_run_dir(run_dir: Path) -> None:
+    """Raise :class:`RunDirError` if ``run_dir`` holds outputs of an earlier run."""
     existing = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
     if existing:
         raise RunDirError(
             f"run directory {run_dir} already holds {', '.join(existing)} from an earlier run; "
-            "choose a new one with paths.run_dir=<dir> (or hydra.run.dir=<dir>)"
+            "choose a new one with hydra.run.dir=<dir> (or leave it unset for a fresh one)"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

@@ -1,0 +1,87 @@
+"""Every shipped config composes and validates; bad configs fail with one clear line."""
+
+from __future__ import annotations
+
+import pytest
+from omegaconf import OmegaConf
+
+from glmtasks.cli import compose, precheck, validate
+from glmtasks.config import parse_run_config
+from glmtasks.errors import ConfigError, GlmtasksError
+from glmtasks.searchpath import config_search_dirs
+
+# Options that need a value the user must give.
+REQUIRED = {("backbone", "hf"): ["backbone.name_or_path=some/model"]}
+SKIP_GROUPS = {"hydra", "hparams_search"}
+
+
+def shipped_options() -> list[tuple[str, str]]:
+    options = set()
+    for directory in config_search_dirs():
+        for group in directory.iterdir():
+            if group.is_dir() and group.name not in SKIP_GROUPS:
+                options.update((group.name, f.stem) for f in group.glob("*.yaml"))
+    return sorted(options)
+
+
+def test_primary_config_composes_to_a_valid_run_config():
+    config = validate(OmegaConf.to_container(compose([]), resolve=True))
+    assert config.task.name == "sentiment" and config.backbone.name == "glm-tiny"
+    assert config.trainer["accelerator"] == "cpu"
+
+
+@pytest.mark.parametrize("group,option", shipped_options())
+def test_every_shipped_option_composes_and_validates(group, option):
+    overrides = [f"{group}={option}"] + REQUIRED.get((group, option), [])
+    if group == "data":
+        # A data option belongs to a task: pair it with the task that reads that kind of data.
+        task = compose(overrides).task.name
+        overrides.append(f"task={task}")
+    raw = OmegaConf.to_container(compose(overrides), resolve=True)
+    validate(raw)
+
+
+def test_every_task_has_its_default_data_config():
+    from glmtasks.registry import default_registry
+
+    for task in default_registry().tasks:
+        cfg = compose([f"task={task.name}"])
+        assert cfg.task.name == task.name
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["task=sentimnt"], "unknown task 'sentimnt' (did you mean 'sentiment'?); available: "),
+        (["backbone=glm-tinny"], "unknown backbone 'glm-tinny' (did you mean 'glm-tiny'?)"),
+        (["data=sst3"], "unknown data 'sst3' (did you mean 'sst2'?)"),
+        (["trainer.max_step=3"], "unknown config key 'trainer.max_step' (did you mean 'max_steps'?)"),
+        (["optimizer.lr=fast"], "'optimizer.lr' must be float, got 'fast'"),
+        (["+trainer.bogus_arg=1"], "unknown key 'trainer.bogus_arg'; it is not an argument of Trainer.__init__"),
+        (["+data.text_colum=x"], "unknown key 'data.text_colum' (did you mean 'text_column'?)"),
+        (["task.head=nope"], "unknown head 'nope'"),
+        (["optimizer.lr=[1"], "cannot parse override"),
+    ],
+)
+def test_bad_overrides_fail_in_one_line(overrides, message):
+    with pytest.raises(GlmtasksError) as info:
+        precheck(overrides)
+    text = str(info.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_all_errors_are_reported_at_once():
+    raw = OmegaConf.to_container(compose([]), resolve=True)
+    raw["optimizer"]["lrr"] = 1
+    raw["callbacks"]["progress"] = True
+    with pytest.raises(ConfigError) as info:
+        parse_run_config(raw)
+    assert "optimizer.lrr" in str(info.value) and "callbacks.progress" in str(info.value)
+
+
+def test_reserved_trainer_keys_point_to_their_group():
+    raw = OmegaConf.to_container(compose([]), resolve=True)
+    raw["trainer"]["logger"] = False
+    with pytest.raises(ConfigError, match="use the 'logger' config group"):
+        parse_run_config(raw)

@@ -1,0 +1,138 @@
+"""End-to-end runs of the CLI on glm-tiny: outputs, export round-trip, user errors, no overwrites."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from conftest import TINY
+
+SMALL_DEMO = ["data.demo_train_size=300", "data.demo_eval_size=64"]
+
+
+def one_line_error(result) -> str:
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def sentiment_run(tmp_path_factory):
+    """One tiny sentiment run shared by the tests that inspect its outputs."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("sentiment")
+    proc = subprocess.run(
+        [sys.executable, "-m", "glmtasks", "task=sentiment", *TINY, *SMALL_DEMO, f"paths.output_dir={out}"],
+        cwd=out, capture_output=True, text=True, env=os.environ.copy(), timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = [p.parent for p in out.rglob("metrics.json")]
+    return run_dir, proc.stdout
+
+
+def test_run_directory_holds_config_checkpoints_metrics_predictions_export(sentiment_run):
+    run_dir, stdout = sentiment_run
+    assert "validation: val/accuracy=" in stdout and "test: test/accuracy=" in stdout
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["monitor"] == "val/accuracy" and 0 <= metrics["val"]["val/accuracy"] <= 1
+    assert {"test/accuracy", "test/macro_f1"} <= set(metrics["test"])
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file() and metrics["best_checkpoint"].endswith(".ckpt")
+    assert "name: sentiment" in (run_dir / "config.yaml").read_text()
+    predictions = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    assert [p["index"] for p in predictions] == list(range(64)), "one line per input, in input order"
+    assert {"text", "label", "prediction", "score"} <= set(predictions[0])
+    assert json.loads((run_dir / "export" / "glmtasks.json").read_text())["task_info"]["labels"] == ["negative", "positive"]
+    assert not list(run_dir.glob("*.partial")) and not list(run_dir.glob("*.rank*.jsonl"))
+
+
+def test_export_loads_in_a_plain_transformers_pipeline_with_the_same_labels(sentiment_run):
+    from transformers import pipeline
+
+    run_dir, _ = sentiment_run
+    predictions = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    classifier = pipeline("text-classification", model=str(run_dir / "export"), device="cpu")
+    outputs = classifier([p["text"] for p in predictions])
+    assert [o["label"] for o in outputs] == [p["prediction"] for p in predictions]
+    assert all(abs(o["score"] - p["score"]) < 1e-4 for o, p in zip(outputs, predictions))
+
+
+def test_rerun_into_an_earlier_run_directory_is_refused_and_changes_nothing(sentiment_run, run_cli):
+    run_dir, _ = sentiment_run
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    result = run_cli("task=sentiment", *TINY, *SMALL_DEMO, f"hydra.run.dir={run_dir}")
+    assert "already holds metrics.json" in one_line_error(result)
+    for path, content in before.items():
+        if path.suffix != ".log":
+            assert path.read_bytes() == content, f"{path} was modified"
+
+
+def test_classification_of_sentence_pairs_with_labels_read_from_data(tmp_path, run_cli):
+    rng = random.Random(0)
+    rows = ["premise,hypothesis,relation"]
+    for _ in range(120):
+        a, b = rng.randint(0, 9), rng.randint(0, 9)
+        relation = "same" if a == b else ("more" if a > b else "less")
+        rows.append(f"there are {a} apples,there are {b} apples,{relation}")
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "dev.csv").write_text("\n".join(rows[:41]) + "\n")
+    result = run_cli(
+        "task=classification", *TINY, "data.source=files", f"data.train_file={tmp_path / 'train.csv'}",
+        f"data.validation_file={tmp_path / 'dev.csv'}", "data.text_column=premise",
+        "data.text_pair_column=hypothesis", "data.label_column=relation",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = result.run_dirs()
+    assert json.loads((run_dir / "export" / "config.json").read_text())["id2label"] == {"0": "less", "1": "more", "2": "same"}
+    first = json.loads((run_dir / "predictions.jsonl").read_text().splitlines()[0])
+    assert {"text", "text_pair", "label", "prediction"} <= set(first)
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "good.tsv").write_text("sentence\tlabel\n" + "nice film\t1\nbad film\t0\n" * 20)
+    (tmp_path / "bad_label.tsv").write_text("sentence\tlabel\nnice film\t1\nmeh\t7\n")
+    (tmp_path / "header_only.tsv").write_text("sentence\tlabel\n")
+    return tmp_path
+
+
+def data_args(train, dev, *extra):
+    return ["task=sentiment", "data=sst2", f"data.train_file={train}", f"data.validation_file={dev}", *TINY, *extra]
+
+
+@pytest.mark.parametrize(
+    "case,expected",
+    [
+        ("missing_file", "data file not found: "),
+        ("missing_column", "column 'review' (data.text_column) not found in "),
+        ("bad_label", "label 7 in row 2 of the validation data is not one of the labels [negative, positive]"),
+        ("empty", "has no rows"),
+    ],
+)
+def test_data_errors_exit_2_with_one_line(files, run_cli, case, expected):
+    good = files / "good.tsv"
+    args = {
+        "missing_file": data_args(files / "nope.tsv", good),
+        "missing_column": data_args(good, good, "data.text_column=review"),
+        "bad_label": data_args(good, files / "bad_label.tsv"),
+        "empty": data_args(good, files / "header_only.tsv"),
+    }[case]
+    assert expected in one_line_error(run_cli(*args))
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["task=sentimnt"], "unknown task 'sentimnt' (did you mean 'sentiment'?)"),
+        (["backbone=gml-tiny"], "unknown backbone 'gml-tiny'"),
+        (["trainer.max_epoch=1"], "unknown config key 'trainer.max_epoch' (did you mean 'max_epochs'?)"),
+        (["backbone=hf", "backbone.name_or_path=/no/such/model"], "cannot load tokenizer '/no/such/model'"),
+    ],
+)
+def test_config_errors_exit_2_with_one_line(run_cli, args, expected):
+    assert expected in one_line_error(run_cli(*args))
