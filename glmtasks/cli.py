@@ -220,18 +220,31 @@ def run_hydra(args: list[str]) -> None:
 
 
 def run_job(cfg) -> Optional[float]:
-    """One Hydra job: validate, train, and return the monitored metric (for sweepers)."""
+    """One Hydra job: validate, train, and return the monitored metric (for sweepers).
+
+    In a multirun, a failed job is recorded in its ``job.json`` and the sweep goes on
+    (:func:`glmtasks.sweep.run_sweep_job`); a single run fails in one line with exit code 2.
+    """
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
     from glmtasks.run import train
 
     _quiet_libraries()
-    try:
+    hydra_config = HydraConfig.get()
+
+    def load_config():
         raw = OmegaConf.to_container(cfg, resolve=True)
-        raw["paths"]["run_dir"] = HydraConfig.get().runtime.output_dir
-        config = validate(raw)
-        result = train(config)
+        raw["paths"]["run_dir"] = hydra_config.runtime.output_dir
+        return validate(raw)
+
+    if hydra_config.mode == RunMode.MULTIRUN:
+        from glmtasks.sweep import run_sweep_job
+
+        return run_sweep_job(load_config, train, hydra_config.runtime.output_dir, list(hydra_config.overrides.task), report=_summary)
+    try:
+        result = train(load_config())
     except GlmtasksError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -257,3 +257,6 @@ def _check_trainer(trainer: Mapping[str, Any], errors: list[str]) -> None:
     for key in reserved & set(trainer):
         errors.append(f"'trainer.{key}' is set by glmtasks; use the '{'callbacks' if key != 'logger' else 'logger'}' config group instead")
     check_keywords(Trainer.__init__, {k: v for k, v in trainer.items() if k not in reserved}, "trainer", errors)
+    from glmtasks.distributed import check_strategy
+
+    check_strategy(trainer.get("strategy"), errors)

@@ -12,6 +12,9 @@ A task's datamodule (a ``lightning.LightningDataModule`` registered through
   of ``split`` (text and gold label), merged into each line of ``predictions.jsonl``.
 * ``predict_dataloader()``: batches of the split whose predictions are written.
 
+Tokenize splits with :func:`map_once` (not ``Dataset.map`` directly): a distributed run then
+tokenizes once, on rank 0, and the other ranks read the result.
+
 Batches are dicts of tensors and always carry ``"index"``: the example's position in its
 split, so predictions can be restored to the input order.
 """
@@ -230,3 +233,45 @@ def eval_loader(dataset, lengths: Sequence[int], config: BatchingConfig, collate
     rank, world_size = distributed_position(trainer)
     sampler = SortedEvalBatchSampler(lengths, config.eval_batch_size, rank=rank, world_size=world_size)
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=config.num_workers)
+
+
+def map_once(dataset, function, *, name: str, trainer: Any = None, **map_kwargs: Any):
+    """``dataset.map(function, **map_kwargs)``, computed once per run however many processes train.
+
+    With one process this is a plain (in-memory) ``map``. Under distributed training
+    global rank 0 maps first and writes the result to ``<run dir>/cache/<name>.arrow``; after
+    a barrier the other ranks memory-map that file instead of mapping again, so every rank
+    trains on the same tokens and the work is done once (the run directory must be on a
+    filesystem all nodes share, as checkpoints already require). A later stage of the same
+    run (validate, test, predict, or each start of ``ddp_spawn``) finds the file and reads it.
+
+    Call it from ``setup`` (Lightning's process group is up there) with ``self.trainer``.
+
+    Args:
+        dataset: a ``datasets.Dataset``.
+        function: the map function (batched or not, per ``map_kwargs``).
+        name: file name of the cached result, unique within the run (e.g. ``tokenized-train``).
+        trainer: the attached Lightning trainer, or None.
+        map_kwargs: further arguments of ``Dataset.map`` (``batched``, ``remove_columns``...).
+    """
+    import logging
+
+    from glmtasks.distributed import rank_zero_first
+
+    log = logging.getLogger(__name__)
+    if trainer is None or trainer.world_size <= 1:
+        return dataset.map(function, **map_kwargs)
+    cache = Path(trainer.default_root_dir) / "cache" / f"{name}.arrow"
+    with rank_zero_first(trainer) as first:
+        if first:
+            existed = cache.is_file()
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            mapped = dataset.map(function, cache_file_name=str(cache), load_from_cache_file=True, **map_kwargs)
+            if not existed:
+                log.info("rank 0 mapped %s (%d rows) into %s", name, len(mapped), cache)
+        else:
+            import datasets
+
+            mapped = datasets.Dataset.from_file(str(cache))
+            log.info("rank %d read %s from %s (mapped once by rank 0)", trainer.global_rank, name, cache)
+    return mapped

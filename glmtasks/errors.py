@@ -29,3 +29,7 @@ class UnknownNameError(GlmtasksError):
 
 class RunDirError(GlmtasksError):
     """A run would overwrite the outputs of an earlier run."""
+
+
+class TrainingError(GlmtasksError):
+    """Training cannot go on (for example the loss became NaN or infinite); the message says what to change."""

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import lightning as L
 import torch
-from torchmetrics import Metric
+from torchmetrics import MeanMetric, Metric
 
 from glmtasks.config import OptimizerConfig, SchedulerConfig
 from glmtasks.optim import build_optimizer, build_scheduler
@@ -34,6 +34,9 @@ class TaskModule(L.LightningModule):
         self.head = head
         self.val_metrics = torch.nn.ModuleDict({name: m.clone() for name, m in metrics.items()})
         self.test_metrics = torch.nn.ModuleDict({name: m.clone() for name, m in metrics.items()})
+        # Mean loss per example over the whole split, exact across ranks (a per-rank mean of
+        # means would weigh unequal shards wrongly). Metric states are not saved in checkpoints.
+        self.eval_losses = torch.nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
         self.optimizer_config = optimizer
         self.scheduler_config = scheduler
 
@@ -51,7 +54,7 @@ class TaskModule(L.LightningModule):
     def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: torch.nn.ModuleDict) -> None:
         out = self.head(batch)
         if out.loss is not None:
-            self.log(f"{stage}/loss", out.loss, batch_size=len(batch["index"]), sync_dist=True)
+            self.eval_losses[stage].update(out.loss.detach(), weight=len(batch["index"]))
         for metric in metrics.values():
             metric.update(*out.metric_inputs)
 
@@ -62,11 +65,17 @@ class TaskModule(L.LightningModule):
         self._log_metrics("test", self.test_metrics)
 
     def _log_metrics(self, stage: str, metrics: torch.nn.ModuleDict) -> None:
+        # Values are computed over all ranks (torchmetrics syncs in compute); sync_dist then
+        # averages identical numbers, which keeps Lightning from warning about unsynced logs.
+        loss = self.eval_losses[stage]
+        if loss.update_called:
+            self.log(f"{stage}/loss", loss.compute(), sync_dist=True)
+            loss.reset()
         for name, metric in metrics.items():
             value = metric.compute()
             values = value if isinstance(value, Mapping) else {name: value}
             for key, scalar in values.items():
-                self.log(f"{stage}/{key}", scalar, prog_bar=(stage == "val"))
+                self.log(f"{stage}/{key}", scalar, prog_bar=(stage == "val"), sync_dist=True)
             metric.reset()
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> list[dict[str, Any]]:

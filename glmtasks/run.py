@@ -81,7 +81,15 @@ def prepare_run_dir(config: RunConfig) -> Path:
 
 
 def refuse_used_run_dir(run_dir: Path) -> None:
-    """Raise :class:`RunDirError` if ``run_dir`` holds outputs of an earlier run."""
+    """Raise :class:`RunDirError` if ``run_dir`` holds outputs of an earlier run.
+
+    Only rank 0 checks: the other ranks of a distributed run share rank 0's directory
+    (Lightning starts them with the same ``hydra.run.dir``) and may start after it wrote.
+    """
+    from glmtasks.distributed import is_rank_zero
+
+    if not is_rank_zero():
+        return
     existing = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
     if existing:
         raise RunDirError(

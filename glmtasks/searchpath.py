@@ -26,6 +26,25 @@ def register_resolvers() -> None:
 
     if not OmegaConf.has_resolver("minilm_path"):
         OmegaConf.register_new_resolver("minilm_path", _minilm_path)
+    if not OmegaConf.has_resolver("run_stamp"):
+        from glmtasks.distributed import run_stamp
+
+        # Cached like Hydra's ${now:}: one value per composed config.
+        OmegaConf.register_new_resolver("run_stamp", run_stamp, use_cache=True)
+    if not OmegaConf.has_resolver("task_direction"):
+        OmegaConf.register_new_resolver("task_direction", task_direction)
+
+
+def task_direction(task_name: str, mode: object = None) -> str:
+    """``maximize`` or ``minimize``: how a sweeper should optimize the task's monitored metric.
+
+    ``mode`` is ``task.mode`` (``max``/``min``) when the config sets it, else the registered
+    task's own. Used by ``conf/hparams_search/*.yaml`` as ``${task_direction:${task.name},${task.mode}}``.
+    """
+    from glmtasks.registry import default_registry
+
+    chosen = mode or default_registry().tasks.get(task_name).mode
+    return "minimize" if chosen == "min" else "maximize"
 
 
 def _minilm_path() -> str:

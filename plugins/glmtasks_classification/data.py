@@ -7,7 +7,7 @@ from typing import Any, Iterator, Optional
 
 import lightning as L
 
-from glmtasks.data import BatchingConfig, PadCollator, eval_loader, read_table, require_columns, train_loader
+from glmtasks.data import BatchingConfig, PadCollator, eval_loader, map_once, read_table, require_columns, train_loader
 from glmtasks.errors import DataError
 from glmtasks.specs import TaskSpec
 
@@ -186,7 +186,10 @@ class ClassificationDataModule(L.LightningDataModule):
             return encoded
 
         for split, dataset in self.raw.items():
-            tokenized = dataset.map(tokenize, batched=True, remove_columns=dataset.column_names, desc=f"tokenizing {split}")
+            tokenized = map_once(
+                dataset, tokenize, name=f"tokenized-{split}", trainer=self.trainer,
+                batched=True, remove_columns=dataset.column_names, desc=f"tokenizing {split}",
+            )
             self.tokenized[split] = tokenized.add_column("index", list(range(len(tokenized))))
 
     def _lengths(self, split: str) -> list[int]:
