@@ -155,8 +155,58 @@ def load_model(config: BackboneConfig, auto_class: str, tokenizer: Any, **task_k
         model.config.pad_token_id = tokenizer.pad_token_id
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
+    if config.peft is not None:
+        model = apply_peft(model, config.peft, auto_class)
     model.train()
     return model
+
+
+# peft task types of the auto classes; they decide which head modules stay fully trainable.
+PEFT_TASK_TYPES = {
+    "AutoModelForSequenceClassification": "SEQ_CLS",
+    "AutoModelForTokenClassification": "TOKEN_CLS",
+    "AutoModelForQuestionAnswering": "QUESTION_ANS",
+    "AutoModelForCausalLM": "CAUSAL_LM",
+    "AutoModelForSeq2SeqLM": "SEQ_2_SEQ_LM",
+}
+GLM_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"]
+
+
+def apply_peft(model: Any, config: Any, auto_class: str):
+    """Wrap ``model`` with LoRA adapters; only adapters and the task head stay trainable."""
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError as exc:
+        raise ConfigError("peft=lora needs the peft package; install it with pip install 'glmtasks[peft]'") from exc
+    if config.name != "lora":
+        raise ConfigError(f"unknown peft method '{config.name}'; use peft=lora")
+    targets = config.target_modules
+    if targets is None and getattr(model.config, "model_type", "").startswith("glm"):
+        targets = GLM_LORA_TARGETS
+    lora = LoraConfig(
+        r=config.r,
+        lora_alpha=config.alpha,
+        lora_dropout=config.dropout,
+        target_modules=targets,
+        task_type=PEFT_TASK_TYPES.get(auto_class),
+    )
+    try:
+        return get_peft_model(model, lora)
+    except ValueError as exc:
+        raise ConfigError(f"cannot apply LoRA: {_first_line(exc)}; set peft.target_modules=[...]") from exc
+
+
+def save_model(model: Any, directory: Any, merge_adapters: bool = True) -> None:
+    """``save_pretrained`` that writes a plain transformers model even when ``model`` has LoRA adapters.
+
+    With ``merge_adapters`` a copy of the model has its adapters merged into the weights
+    (``merge_and_unload``); otherwise only the adapters are written (peft's format).
+    """
+    import copy
+
+    if hasattr(model, "merge_and_unload") and merge_adapters:
+        model = copy.deepcopy(model).merge_and_unload()
+    model.save_pretrained(directory)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -220,7 +220,7 @@ def run_hydra(args: list[str]) -> None:
 
 
 def run_job(cfg) -> Optional[float]:
-    """One Hydra job: validate, train, and return the monitored metric (for sweepers).
+    """One Hydra job: validate, run the mode, and return the monitored metric (for sweepers).
 
     In a multirun, a failed job is recorded in its ``job.json`` and the sweep goes on
     (:func:`glmtasks.sweep.run_sweep_job`); a single run fails in one line with exit code 2.
@@ -229,7 +229,7 @@ def run_job(cfg) -> Optional[float]:
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from glmtasks.run import train
+    from glmtasks.run import run
 
     _quiet_libraries()
     hydra_config = HydraConfig.get()
@@ -242,9 +242,9 @@ def run_job(cfg) -> Optional[float]:
     if hydra_config.mode == RunMode.MULTIRUN:
         from glmtasks.sweep import run_sweep_job
 
-        return run_sweep_job(load_config, train, hydra_config.runtime.output_dir, list(hydra_config.overrides.task), report=_summary)
+        return run_sweep_job(load_config, run, hydra_config.runtime.output_dir, list(hydra_config.overrides.task), report=_summary)
     try:
-        result = train(load_config())
+        result = run(load_config())
     except GlmtasksError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -264,4 +264,13 @@ def _summary(result: dict[str, Any]) -> str:
     def fmt(metrics: dict[str, float]) -> str:
         return " ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
 
-    return f"validation: {fmt(result['val'])}\ntest: {fmt(result['test'])}\nrun directory: {result['run_dir']}"
+    lines = []
+    if "val" in result:
+        lines += [f"validation: {fmt(result['val'])}", f"test: {fmt(result['test'])}"]
+    if "metrics" in result:
+        lines.append(f"{result['split']}: {fmt(result['metrics'])}")
+    if "predictions" in result:
+        lines.append(f"predictions: {result['predictions']} lines in {result['run_dir']}/predictions.jsonl")
+    if "export" in result:
+        lines.append(f"export: {result['export']}")
+    return "\n".join(lines + [f"run directory: {result['run_dir']}"])

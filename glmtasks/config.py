@@ -38,6 +38,24 @@ class TaskConfig:
 
 
 @dataclass
+class PeftConfig:
+    """Parameter-efficient fine-tuning through the ``peft`` library (``peft=lora`` sets ``backbone.peft``)."""
+
+    name: str = "lora"
+    """Method; ``lora`` is supported."""
+    r: int = 8
+    """LoRA rank."""
+    alpha: int = 16
+    """LoRA scaling numerator (the update is scaled by alpha / r)."""
+    dropout: float = 0.05
+    """Dropout on the LoRA branch."""
+    target_modules: Optional[list] = None
+    """Module names to adapt; default: GLM's projections for GLM models, peft's defaults otherwise."""
+    merge_on_export: bool = True
+    """Merge the adapters into the weights in ``export/`` (a plain transformers model); else save adapters."""
+
+
+@dataclass
 class BackboneConfig:
     """The ``backbone:`` section: which transformers model and tokenizer to use."""
 
@@ -63,6 +81,8 @@ class BackboneConfig:
     """Attention kernel (``eager``, ``sdpa``, ``flash_attention_2``)."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass to save memory."""
+    peft: Optional[PeftConfig] = None
+    """Adapters (LoRA) instead of full fine-tuning; set with ``peft=lora``."""
 
 
 @dataclass
@@ -106,6 +126,8 @@ class CheckpointConfig:
     """How many best checkpoints (by the task's monitor) to keep."""
     save_last: bool = True
     """Also keep ``last.ckpt`` for resuming."""
+    every_n_train_steps: Optional[int] = None
+    """Also refresh ``last.ckpt`` every N optimizer steps (mid-epoch resume points)."""
 
 
 @dataclass
@@ -155,7 +177,13 @@ class RunConfig:
     paths: PathsConfig
     data: dict = field(default_factory=dict)
     mode: str = "train"
-    """``train`` (fit, then test the best checkpoint, then export)."""
+    """``train`` (fit, test the best checkpoint, predict, export), ``evaluate``, ``predict`` or ``export``."""
+    checkpoint: Optional[str] = None
+    """Model for evaluate/predict/export: a ``.ckpt`` file, an ``export/`` folder, or a run directory."""
+    eval_split: str = "validation"
+    """Split scored by ``mode=evaluate``: ``validation`` or ``test``."""
+    resume: Optional[str] = None
+    """``auto`` continues the latest unfinished run of the same config; or a ``.ckpt`` path."""
     seed: int = 42
     """Seed for Python, NumPy and torch (every rank)."""
     export: bool = True
@@ -234,6 +262,9 @@ def raise_if_errors(errors: list[str]) -> None:
         raise ConfigError("invalid config: " + "; ".join(errors))
 
 
+MODES = ("train", "evaluate", "predict", "export")
+
+
 def parse_run_config(raw: Mapping[str, Any]) -> RunConfig:
     """Validate a composed config (a plain dict, interpolations resolved) into a RunConfig."""
     errors: list[str] = []
@@ -244,8 +275,12 @@ def parse_run_config(raw: Mapping[str, Any]) -> RunConfig:
     config = build_dataclass(RunConfig, values, "", errors)
     if config is not None:
         _check_trainer(config.trainer, errors)
-        if config.mode not in ("train",):
-            errors.append(f"unknown mode '{config.mode}'; use mode=train")
+        if config.mode not in MODES:
+            errors.append(f"unknown mode '{config.mode}'{did_you_mean(config.mode, MODES)}; use mode={'|'.join(MODES)}")
+        elif config.mode != "train" and not config.checkpoint:
+            errors.append(f"mode={config.mode} needs a model: checkpoint=<.ckpt file, export/ folder or run directory>")
+        if config.eval_split not in ("validation", "test"):
+            errors.append(f"eval_split must be validation or test, got '{config.eval_split}'")
     raise_if_errors(errors)
     return config
 

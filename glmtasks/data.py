@@ -10,10 +10,18 @@ A task's datamodule (a ``lightning.LightningDataModule`` registered through
 * ``set_tokenizer(tokenizer)``: called once before ``setup``.
 * ``example_record(split, index)``: a JSON-serializable dict describing example ``index``
   of ``split`` (text and gold label), merged into each line of ``predictions.jsonl``.
-* ``predict_dataloader()``: batches of the split whose predictions are written.
+* ``predict_dataloader()``: batches whose predictions are written: ``predict_file`` when
+  the config sets it (``example_record("predict", i)`` then describes them), else the test split.
 
-Tokenize splits with :func:`map_once` (not ``Dataset.map`` directly): a distributed run then
-tokenizes once, on rank 0, and the other ranks read the result.
+Optional:
+
+* ``adopt_task_info(task_info)``: called before ``setup`` when a trained model is evaluated
+  or used for prediction, with the ``task_info`` the model was trained with (so labels are
+  encoded the way the model knows them).
+
+Tokenize splits with :func:`map_once` (not ``Dataset.map`` directly), or build Python
+features with :func:`compute_once`: a distributed run then tokenizes once, on rank 0, and
+the other ranks read the result.
 
 Batches are dicts of tensors and always carry ``"index"``: the example's position in its
 split, so predictions can be restored to the input order.
@@ -25,7 +33,7 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Sampler
@@ -55,6 +63,8 @@ class BatchingConfig:
     """Use only the first N validation and test examples."""
     seed: int = 0
     """Seed of data subsampling and generated demo data."""
+    predict_file: Optional[str] = None
+    """Inputs to predict on with ``mode=predict`` (gold columns optional)."""
 
 
 def infer_format(path: Path, declared: Optional[str]) -> str:
@@ -132,6 +142,9 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         rank: int = 0,
         world_size: int = 1,
     ):
+        self.skip_next = 0
+        # Lightning calls ``set_epoch`` on ``batch_sampler.sampler``: point it at this object.
+        self.sampler = self
         self.lengths = list(lengths)
         self.batch_size = batch_size
         self.seed = seed
@@ -162,7 +175,9 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         return batches[self.rank : usable : self.world_size]
 
     def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._batches())
+        batches = self._batches()[self.skip_next :]
+        self.skip_next = 0
+        return iter(batches)
 
     def __len__(self) -> int:
         batches = math.ceil(len(self.lengths) / self.batch_size)
@@ -219,13 +234,38 @@ def distributed_position(trainer: Any) -> tuple[int, int]:
     return trainer.global_rank, trainer.world_size
 
 
+class ResumableDataLoader(DataLoader):
+    """A DataLoader that Lightning checkpoints, so a run resumed mid-epoch continues where it stopped.
+
+    Lightning stores ``state_dict()`` in each checkpoint and, when resuming, calls
+    ``load_state_dict`` after restoring its loops: the batch sampler then skips the batches
+    of the current epoch that the restored loop has already processed (their order depends only
+    on seed and epoch, so the remaining batches are exactly those an uninterrupted run sees).
+    """
+
+    def __init__(self, *args: Any, trainer: Any = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._trainer = trainer
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": getattr(self.batch_sampler, "epoch", 0)}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        if self._trainer is not None:
+            # ``processed``, not ``completed``: a checkpoint written in on_train_batch_end has
+            # processed (and stepped on) the batch before Lightning counts it completed.
+            done = self._trainer.fit_loop.epoch_loop.batch_progress.current.processed
+            self.batch_sampler.set_epoch(state.get("epoch", 0))
+            self.batch_sampler.skip_next = int(done)
+
+
 def train_loader(dataset, lengths: Sequence[int], config: BatchingConfig, collate, trainer: Any = None) -> DataLoader:
-    """Training DataLoader with length-grouped, shuffled, rank-sharded batches."""
+    """Training DataLoader with length-grouped, shuffled, rank-sharded, resumable batches."""
     rank, world_size = distributed_position(trainer)
     sampler = LengthGroupedBatchSampler(
         lengths, config.batch_size, seed=config.seed, group_by_length=config.group_by_length, rank=rank, world_size=world_size
     )
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=config.num_workers)
+    return ResumableDataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=config.num_workers, trainer=trainer)
 
 
 def eval_loader(dataset, lengths: Sequence[int], config: BatchingConfig, collate, trainer: Any = None) -> DataLoader:
@@ -275,3 +315,39 @@ def map_once(dataset, function, *, name: str, trainer: Any = None, **map_kwargs:
             mapped = datasets.Dataset.from_file(str(cache))
             log.info("rank %d read %s from %s (mapped once by rank 0)", trainer.global_rank, name, cache)
     return mapped
+
+
+def compute_once(name: str, compute: Callable[[], Any], trainer: Any = None) -> Any:
+    """``compute()`` once per run however many processes train: :func:`map_once` for plain Python values.
+
+    For features a datamodule builds as Python objects (lists of dicts of token ids). With
+    one process this just calls ``compute``. Under distributed training global rank 0
+    computes first and pickles the value to ``<run dir>/cache/<name>.pkl`` (written to a
+    temporary file and renamed); after a barrier the other ranks load that file. The file
+    is written and read by the processes of one run only.
+    """
+    import logging
+    import os
+    import pickle
+
+    from glmtasks.distributed import rank_zero_first
+
+    log = logging.getLogger(__name__)
+    if trainer is None or trainer.world_size <= 1:
+        return compute()
+    cache = Path(trainer.default_root_dir) / "cache" / f"{name}.pkl"
+    with rank_zero_first(trainer) as first:
+        if first and not cache.is_file():
+            value = compute()
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(cache.name + ".tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cache)
+            log.info("rank 0 computed %s into %s", name, cache)
+        else:
+            with cache.open("rb") as handle:
+                value = pickle.load(handle)  # noqa: S301 - written by rank 0 of this run
+            if not first:
+                log.info("rank %d read %s from %s (computed once by rank 0)", trainer.global_rank, name, cache)
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import lightning as L
@@ -81,8 +82,54 @@ class TaskModule(L.LightningModule):
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> list[dict[str, Any]]:
         return self.head.predict(batch)
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Store the RNG states so a resumed run draws the same random numbers."""
+        import random
+
+        import numpy as np
+
+        state = np.random.get_state()
+        checkpoint["glmtasks_rng"] = {
+            "torch": torch.get_rng_state(),
+            "python": random.getstate(),
+            "numpy": [state[0], torch.from_numpy(state[1].copy()), *state[2:]],
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        import random
+
+        import numpy as np
+
+        rng = checkpoint.get("glmtasks_rng")
+        if rng:
+            torch.set_rng_state(rng["torch"])
+            random.setstate(tuple(rng["python"]) if not isinstance(rng["python"], tuple) else rng["python"])
+            kind, keys, *rest = rng["numpy"]
+            np.random.set_state((kind, keys.numpy(), *rest))
+
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = build_optimizer(self.head, self.optimizer_config)
-        total = int(self.trainer.estimated_stepping_batches)
-        scheduler = build_scheduler(optimizer, self.scheduler_config, total)
+        scheduler = build_scheduler(optimizer, self.scheduler_config, self._total_steps())
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def _total_steps(self) -> int:
+        """Optimizer steps of the whole fit, for the learning-rate schedule.
+
+        Counted from a fresh training DataLoader of the datamodule rather than with
+        ``trainer.estimated_stepping_batches``: that property sets up the fit loop's data
+        before a resumed checkpoint's loop state is restored, so the training loader would
+        never receive its saved position (Lightning 2.6).
+        """
+        trainer = self.trainer
+        if trainer.max_steps and trainer.max_steps > 0:
+            return int(trainer.max_steps)
+        datamodule = getattr(trainer, "datamodule", None)
+        if datamodule is None or trainer.max_epochs is None or trainer.max_epochs < 0:
+            return int(trainer.estimated_stepping_batches)
+        batches = len(datamodule.train_dataloader())
+        limit = trainer.limit_train_batches
+        if isinstance(limit, int):
+            batches = min(batches, limit)
+        elif limit is not None:
+            batches = int(batches * limit)
+        return max(1, math.ceil(batches / trainer.accumulate_grad_batches) * trainer.max_epochs)

@@ -1,30 +1,34 @@
-"""Train, evaluate and export as plain functions of a validated :class:`RunConfig` (no Hydra).
+"""Train, evaluate, predict and export as plain functions of a validated :class:`RunConfig` (no Hydra).
 
 ``train(config)`` builds data, tokenizer, head, metrics, module and trainer from the
-registry; fits; evaluates the best checkpoint on validation and test data; streams test
-predictions to ``predictions.jsonl``; and writes ``metrics.json`` and ``export/``.
-Only rank 0 writes run files.
+registry; fits (or resumes); evaluates the best checkpoint on validation and test data;
+streams test predictions to ``predictions.jsonl``; and writes ``metrics.json`` and
+``export/``. ``evaluate``, ``predict`` and ``export`` start from a trained model: a
+``.ckpt`` file, an ``export/`` folder or a run directory. Only rank 0 writes run files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from glmtasks.config import RunConfig, build_dataclass, raise_if_errors
-from glmtasks.errors import ConfigError, RunDirError
+from glmtasks.config import BackboneConfig, RunConfig, build_dataclass, raise_if_errors
+from glmtasks.errors import ConfigError, DataError, RunDirError
 from glmtasks.registry import Registry, default_registry
 from glmtasks.specs import TaskSpec, resolve_factory
 
 log = logging.getLogger(__name__)
 
 RUN_OUTPUTS = ("metrics.json", "checkpoints", "export", "predictions.jsonl")
+METADATA = "glmtasks.json"
+TOKENIZER_DIR = "tokenizer"
 
 
 @dataclass
@@ -120,8 +124,63 @@ def export_head(head: Any, directory: Path, metadata: dict[str, Any]) -> None:
     os.replace(tmp, directory)
 
 
+def run(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
+    """Run ``config.mode``: train, evaluate, predict or export; returns what it wrote to metrics.json."""
+    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
+    return modes[config.mode](config, registry)
+
+
+def config_hash(config: RunConfig) -> str:
+    """Fingerprint of everything that defines a training run (not where it is written or resumed from)."""
+    values = asdict(config)
+    values["paths"] = {k: v for k, v in values["paths"].items() if k != "run_dir"}
+    for key in ("resume", "checkpoint"):
+        values.pop(key, None)
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def find_resumable_run(config: RunConfig) -> Optional[Path]:
+    """The newest unfinished run of the same config (same hash, a ``last.ckpt``, no ``metrics.json``)."""
+    root = Path(config.paths.output_dir) / config.task.name
+    wanted = config_hash(config)
+    for meta in sorted(root.glob(f"*/{METADATA}"), reverse=True):
+        run_dir = meta.parent
+        if (run_dir / "metrics.json").exists() or not (run_dir / "checkpoints" / "last.ckpt").is_file():
+            continue
+        if json.loads(meta.read_text(encoding="utf-8")).get("config_hash") == wanted:
+            return run_dir
+    return None
+
+
+def _resume_point(config: RunConfig) -> tuple[Optional[Path], Optional[Path]]:
+    """(run directory, checkpoint) to continue from, or (None, None) for a fresh run."""
+    if not config.resume:
+        return None, None
+    if config.resume == "auto":
+        run_dir = find_resumable_run(config)
+        if run_dir is None:
+            log.info("resume=auto: no unfinished run of this config; starting a new run")
+            return None, None
+        return run_dir, run_dir / "checkpoints" / "last.ckpt"
+    ckpt = Path(config.resume)
+    if not ckpt.is_file():
+        raise ConfigError(f"resume checkpoint not found: {ckpt}; use resume=auto or resume=<path to .ckpt>")
+    return ckpt.parent.parent, ckpt
+
+
+def _metadata(task: ResolvedTask, task_info: dict[str, Any], config: RunConfig) -> dict[str, Any]:
+    return {
+        "task": task.spec.name,
+        "head": task.head,
+        "task_info": task_info,
+        "head_config": dict(config.task.head_config),
+        "config_hash": config_hash(config),
+        "glmtasks_version": _version(),
+    }
+
+
 def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
-    """Fit the configured task and write the run's outputs; returns the metrics written.
+    """Fit the configured task (or resume it) and write the run's outputs; returns the metrics written.
 
     The returned dict has ``val`` and ``test`` metric dicts, the ``monitor`` name and its
     best validation ``score``, and the ``run_dir``.
@@ -135,29 +194,31 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     registry = registry or default_registry()
     task = resolve_task(config, registry)
     L.seed_everything(config.seed, workers=True, verbose=False)
+    resume_dir, resume_ckpt = _resume_point(config)
     datamodule = build_datamodule(config, task, registry)
-    tokenizer = load_tokenizer(config.backbone, datamodule.training_texts)
+    tokenizer_config = config.backbone
+    if resume_dir is not None and (resume_dir / TOKENIZER_DIR).is_dir():
+        tokenizer_config = replace(config.backbone, tokenizer=str(resume_dir / TOKENIZER_DIR))
+    tokenizer = load_tokenizer(tokenizer_config, datamodule.training_texts)
     datamodule.set_tokenizer(tokenizer)
-    head_factory = resolve_factory(registry.heads.get(task.head).factory)
-    head = head_factory(config.backbone, tokenizer, datamodule.task_info, dict(config.task.head_config))
-    metrics = {name: resolve_factory(registry.metrics.get(name).factory)(datamodule.task_info) for name in task.metrics}
-    module = TaskModule(head, metrics, config.optimizer, config.scheduler)
+    head = _make_head(registry, task, config.backbone, tokenizer, datamodule.task_info, config.task.head_config)
+    module = TaskModule(head, _make_metrics(registry, task, datamodule.task_info), config.optimizer, config.scheduler)
 
-    run_dir = prepare_run_dir(config)
-    predictions = run_dir / "predictions.jsonl"
-    writer = JsonlPredictionWriter(predictions, lambda index: datamodule.example_record("test", index))
+    run_dir = resume_dir or prepare_run_dir(config)
+    writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record("test", index))
     trainer = build_trainer(config, run_dir, task.monitor, task.mode, extra_callbacks=[writer])
-    if trainer.is_global_zero:
+    if trainer.is_global_zero and resume_dir is None:
         _write_config(config, run_dir)
+        write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config))
+        tokenizer.save_pretrained(run_dir / TOKENIZER_DIR)
 
     started = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
     fit_seconds = time.perf_counter() - started
     best = best_checkpoint(trainer)
-    ckpt = best if best else None
-    val = _scalars(trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False))
-    test = _scalars(trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False))
-    trainer.predict(module, dataloaders=datamodule.predict_dataloader(), ckpt_path=ckpt, return_predictions=False)
+    val = _scalars(trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False))
+    test = _scalars(trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False))
+    trainer.predict(module, dataloaders=datamodule.predict_dataloader(), ckpt_path=best, return_predictions=False)
 
     result = {
         "task": task.spec.name,
@@ -166,7 +227,9 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         "score": val.get(f"val/{task.monitor}"),
         "val": val,
         "test": test,
+        "metric_metadata": metric_metadata(module.test_metrics),
         "best_checkpoint": best,
+        "resumed_from": str(resume_ckpt) if resume_ckpt else None,
         "train_samples_per_second": round(trainer.global_step * _train_batch_size(datamodule) * trainer.world_size / fit_seconds, 2)
         if fit_seconds > 0 else None,
         "fit_seconds": round(fit_seconds, 2),
@@ -176,17 +239,188 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     if trainer.is_global_zero:
         write_json_atomic(run_dir / "metrics.json", result)
         if config.export:
-            metadata = {"task": task.spec.name, "head": task.head, "task_info": datamodule.task_info, "glmtasks_version": _version()}
-            export_head(module.head, run_dir / "export", metadata)
+            export_head(module.head, run_dir / "export", _metadata(task, datamodule.task_info, config))
         log.info("run directory: %s", run_dir)
     trainer.strategy.barrier()
     return result
+
+
+# ---------------------------------------------------------------------------------------
+# Starting from a trained model.
+
+
+@dataclass
+class TrainedModel:
+    """Where a trained model comes from and what it needs to be rebuilt.
+
+    Attributes:
+        backbone: the backbone config that rebuilds the model (an export folder, or the
+            training run's backbone with its saved tokenizer).
+        metadata: the run's ``glmtasks.json`` (task, head, task_info, head_config).
+        head_state: weights of the head from a ``.ckpt`` (None for an export folder, whose
+            weights load with the model).
+        source: the path the user gave.
+    """
+
+    backbone: BackboneConfig
+    metadata: dict[str, Any]
+    head_state: Optional[dict[str, Any]]
+    source: str
+
+
+def locate_trained_model(path: str) -> TrainedModel:
+    """Resolve ``checkpoint=`` (a ``.ckpt``, an ``export/`` folder or a run directory).
+
+    Checkpoints are read with ``torch.load(weights_only=True)``: no code in a checkpoint runs.
+    """
+    location = Path(path)
+    if location.is_dir() and (location / METADATA).is_file() and (location / "config.json").is_file():
+        metadata = json.loads((location / METADATA).read_text(encoding="utf-8"))
+        backbone = BackboneConfig(name="export", name_or_path=str(location))
+        return TrainedModel(backbone, metadata, None, path)
+    if location.is_dir() and (location / "export" / METADATA).is_file():
+        return locate_trained_model(str(location / "export"))
+    if location.is_dir() and (location / "checkpoints").is_dir():
+        checkpoints = sorted((location / "checkpoints").glob("best-*.ckpt")) or sorted((location / "checkpoints").glob("last.ckpt"))
+        if checkpoints:
+            return locate_trained_model(str(checkpoints[-1]))
+    if location.is_file() and location.suffix == ".ckpt":
+        return _from_checkpoint(location)
+    raise ConfigError(
+        f"checkpoint={path} is not a .ckpt file, an export/ folder or a run directory with either; "
+        "point it at one of those"
+    )
+
+
+def _from_checkpoint(ckpt: Path) -> TrainedModel:
+    import torch
+    from omegaconf import OmegaConf
+
+    run_dir = ckpt.parent.parent
+    meta_file, config_file = run_dir / METADATA, run_dir / "config.yaml"
+    if not (meta_file.is_file() and config_file.is_file()):
+        raise DataError(f"checkpoint {ckpt} is not inside a glmtasks run directory ({METADATA} and config.yaml are missing next to checkpoints/)")
+    errors: list[str] = []
+    backbone_values = OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)["backbone"]
+    backbone = build_dataclass(BackboneConfig, backbone_values, "backbone", errors)
+    raise_if_errors(errors)
+    if (run_dir / TOKENIZER_DIR).is_dir():
+        backbone = replace(backbone, tokenizer=str(run_dir / TOKENIZER_DIR))
+    try:
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    except Exception as exc:  # noqa: BLE001 - truncated or foreign files
+        raise DataError(f"cannot read checkpoint {ckpt}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+    head_state = {k[len("head."):]: v for k, v in state.items() if k.startswith("head.")}
+    return TrainedModel(backbone, json.loads(meta_file.read_text(encoding="utf-8")), head_state, str(ckpt))
+
+
+def _trained_setup(config: RunConfig, registry: Optional[Registry]):
+    """Registry, task, datamodule and head of a trained model, with the data encoded its way."""
+    from glmtasks.backbone import load_tokenizer
+
+    registry = registry or default_registry()
+    trained = locate_trained_model(config.checkpoint)
+    trained_task = trained.metadata["task"]
+    if trained_task != config.task.name:
+        raise ConfigError(f"{trained.source} was trained for task '{trained_task}', not '{config.task.name}'; pass task={trained_task}")
+    task = resolve_task(config, registry)
+    task.head = trained.metadata.get("head", task.head)
+    datamodule = build_datamodule(config, task, registry)
+    task_info = trained.metadata["task_info"]
+    if hasattr(datamodule, "adopt_task_info"):
+        datamodule.adopt_task_info(task_info)
+    tokenizer = load_tokenizer(trained.backbone)
+    datamodule.set_tokenizer(tokenizer)
+    head = _make_head(registry, task, trained.backbone, tokenizer, task_info, trained.metadata.get("head_config", {}))
+    if trained.head_state is not None:
+        head.load_state_dict(trained.head_state)
+    head.eval()
+    return registry, task, datamodule, head, trained
+
+
+def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = ()):
+    import lightning as L
+
+    kwargs = {k: v for k, v in config.trainer.items() if k in ("accelerator", "devices", "precision", "strategy", "num_nodes")}
+    return L.Trainer(default_root_dir=str(run_dir), logger=False, enable_checkpointing=False,
+                     enable_progress_bar=config.callbacks.progress_bar, use_distributed_sampler=False,
+                     callbacks=list(callbacks), **kwargs)
+
+
+def evaluate(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
+    """Metrics of a trained model on ``config.eval_split``, written to ``metrics.json``."""
+    from glmtasks.module import TaskModule
+
+    registry, task, datamodule, head, trained = _trained_setup(config, registry)
+    module = TaskModule(head, _make_metrics(registry, task, trained.metadata["task_info"]), config.optimizer, config.scheduler)
+    run_dir = prepare_run_dir(config)
+    trainer = _inference_trainer(config, run_dir)
+    if config.eval_split == "validation":
+        metrics = _scalars(trainer.validate(module, datamodule=datamodule, verbose=False))
+    else:
+        metrics = _scalars(trainer.test(module, datamodule=datamodule, verbose=False))
+    result = {"task": task.spec.name, "mode": "evaluate", "checkpoint": trained.source, "split": config.eval_split,
+              "metrics": metrics, "score": metrics.get(f"{'val' if config.eval_split == 'validation' else 'test'}/{task.monitor}"),
+              "run_dir": str(run_dir)}
+    if trainer.is_global_zero:
+        write_json_atomic(run_dir / "metrics.json", result)
+    return result
+
+
+def predict(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
+    """Predictions of a trained model for ``data.predict_file`` (or the test split), streamed to ``predictions.jsonl``."""
+    from glmtasks.module import TaskModule
+    from glmtasks.trainer import JsonlPredictionWriter
+
+    registry, task, datamodule, head, trained = _trained_setup(config, registry)
+    module = TaskModule(head, {}, config.optimizer, config.scheduler)
+    run_dir = prepare_run_dir(config)
+    split = "predict" if config.data.get("predict_file") else "test"
+    writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(split, index))
+    trainer = _inference_trainer(config, run_dir, [writer])
+    datamodule.setup("predict")
+    started = time.perf_counter()
+    trainer.predict(module, dataloaders=datamodule.predict_dataloader(), return_predictions=False)
+    seconds = time.perf_counter() - started
+    count = sum(1 for _ in (run_dir / "predictions.jsonl").open(encoding="utf-8")) if trainer.is_global_zero else None
+    result = {"task": task.spec.name, "mode": "predict", "checkpoint": trained.source, "predictions": count,
+              "predict_seconds": round(seconds, 3), "run_dir": str(run_dir), "score": None}
+    if trainer.is_global_zero:
+        write_json_atomic(run_dir / "metrics.json", result)
+    return result
+
+
+def export(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
+    """Write ``export/`` (a folder plain transformers loads) from a trained model."""
+    registry, task, _, head, trained = _trained_setup(config, registry)
+    run_dir = prepare_run_dir(config)
+    metadata = {**trained.metadata, "exported_from": trained.source}
+    export_head(head, run_dir / "export", metadata)
+    return {"task": task.spec.name, "mode": "export", "checkpoint": trained.source, "export": str(run_dir / "export"),
+            "run_dir": str(run_dir), "score": None}
+
+
+def _make_head(registry: Registry, task: ResolvedTask, backbone: BackboneConfig, tokenizer: Any, task_info: dict, head_config: dict):
+    factory = resolve_factory(registry.heads.get(task.head).factory)
+    return factory(backbone, tokenizer, task_info, dict(head_config))
+
+
+def _make_metrics(registry: Registry, task: ResolvedTask, task_info: dict) -> dict[str, Any]:
+    return {name: resolve_factory(registry.metrics.get(name).factory)(task_info) for name in task.metrics}
 
 
 def _write_config(config: RunConfig, run_dir: Path) -> None:
     from omegaconf import OmegaConf
 
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(asdict(config))), encoding="utf-8")
+
+
+def metric_metadata(metrics: Any) -> dict[str, Any]:
+    """Non-scalar facts that metrics expose through an optional ``metadata()`` method, by metric name.
+
+    For example a sacreBLEU signature; written under ``metric_metadata`` in metrics.json.
+    """
+    return {name: metric.metadata() for name, metric in metrics.items() if callable(getattr(metric, "metadata", None))}
 
 
 def _scalars(results: list[dict[str, Any]]) -> dict[str, float]:

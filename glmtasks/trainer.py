@@ -95,10 +95,22 @@ def build_callbacks(config: RunConfig, run_dir: Path, monitor: str, mode: str) -
                 monitor=f"val/{monitor}",
                 mode=mode,
                 save_top_k=c.checkpoint.save_top_k,
-                save_last=c.checkpoint.save_last,
+                # With periodic resume points, last.ckpt belongs to the periodic callback below
+                # (two callbacks saving "last" would make Lightning write last-v1.ckpt).
+                save_last=c.checkpoint.save_last and not c.checkpoint.every_n_train_steps,
                 auto_insert_metric_name=False,
             )
         )
+        if c.checkpoint.every_n_train_steps:
+            # Mid-epoch resume points: refresh last.ckpt every N steps, keep no other file.
+            callbacks.append(
+                ModelCheckpoint(
+                    dirpath=run_dir / "checkpoints",
+                    every_n_train_steps=c.checkpoint.every_n_train_steps,
+                    save_top_k=0,
+                    save_last=True,
+                )
+            )
     if c.early_stopping.enabled:
         callbacks.append(EarlyStopping(monitor=f"val/{monitor}", mode=mode, patience=c.early_stopping.patience, min_delta=c.early_stopping.min_delta))
     if c.lr_monitor and config.logger.name != "none":

@@ -11,7 +11,7 @@ from glmtasks.data import BatchingConfig, PadCollator, eval_loader, map_once, re
 from glmtasks.errors import DataError
 from glmtasks.specs import TaskSpec
 
-SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
+SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file", "predict": "predict_file"}
 
 
 @dataclass
@@ -53,16 +53,24 @@ class ClassificationDataModule(L.LightningDataModule):
         self.config = config
         self.task = task
         self.raw = self._load_raw()
-        self.labels = self._label_names()
-        if task.name == "sentiment" and len(self.labels) != 2:
+        self.adopt_task_info({"labels": self._label_names()})
+        self.tokenizer: Any = None
+        self.tokenized: dict[str, Any] = {}
+
+    def adopt_task_info(self, task_info: dict[str, Any]) -> None:
+        """Use ``task_info["labels"]`` (from the data, or from a trained model) and encode every split with it."""
+        self.labels = list(task_info["labels"])
+        if self.task.name == "sentiment" and len(self.labels) != 2:
             raise DataError(
                 f"task=sentiment is binary but the data has {len(self.labels)} labels "
                 f"({', '.join(self.labels[:10])}); use task=classification"
             )
-        self.raw = {split: self._encode_labels(split, ds) for split, ds in self.raw.items()}
         self.task_info = {"labels": self.labels}
-        self.tokenizer: Any = None
-        self.tokenized: dict[str, Any] = {}
+        self.label_ids = {
+            split: self._encode_labels(split, ds)
+            for split, ds in self.raw.items()
+            if self.config.label_column in ds.column_names
+        }
 
     # -- reading --------------------------------------------------------------------------
     def _load_raw(self) -> dict[str, Any]:
@@ -74,12 +82,16 @@ class ClassificationDataModule(L.LightningDataModule):
 
             c.text_column, c.label_column, c.text_pair_column = "text", "label", None
             sizes = {"train": c.demo_train_size, "validation": c.demo_eval_size, "test": c.demo_eval_size}
-            return {
+            splits = {
                 split: datasets.Dataset.from_dict(
                     generate_sentiment(size, seed=c.seed * 1000 + i, label_noise=c.demo_label_noise if split == "train" else 0.0)
                 )
                 for i, (split, size) in enumerate(sizes.items())
             }
+            if c.predict_file:
+                splits["predict"] = read_table(c.predict_file, "predict_file", c.format)
+                require_columns(splits["predict"], {"text_column": c.text_column}, c.predict_file)
+            return splits
         if c.source == "hub":
             splits = self._load_hub()
         elif c.source == "files":
@@ -91,21 +103,22 @@ class ClassificationDataModule(L.LightningDataModule):
             columns["text_pair_column"] = c.text_pair_column
         for split, dataset in splits.items():
             where = getattr(c, SPLIT_KEYS[split], None) or f"hub split '{split}'"
-            require_columns(dataset, columns, where)
-        if c.max_train_samples:
+            needed = {k: v for k, v in columns.items() if not (split == "predict" and k == "label_column")}
+            require_columns(dataset, needed, where)
+        if c.max_train_samples and "train" in splits:
             splits["train"] = splits["train"].shuffle(seed=c.seed).select(range(min(c.max_train_samples, len(splits["train"]))))
         if c.max_eval_samples:
             for split in ("validation", "test"):
                 if split in splits:
                     splits[split] = splits[split].select(range(min(c.max_eval_samples, len(splits[split]))))
-        splits.setdefault("test", splits["validation"])
+        if "validation" in splits:
+            splits.setdefault("test", splits["validation"])
         return splits
 
     def _load_files(self) -> dict[str, Any]:
         c = self.config
-        for split in ("train", "validation"):
-            if not getattr(c, SPLIT_KEYS[split]):
-                raise DataError(f"data.{SPLIT_KEYS[split]} is not set; give your {split} file with data.{SPLIT_KEYS[split]}=<path>")
+        if not (c.validation_file or c.predict_file):
+            raise DataError("data.validation_file is not set; give your validation file with data.validation_file=<path>")
         return {
             split: read_table(getattr(c, key), key, c.format)
             for split, key in SPLIT_KEYS.items()
@@ -128,16 +141,24 @@ class ClassificationDataModule(L.LightningDataModule):
         except Exception as exc:  # noqa: BLE001 - network, missing dataset, missing split
             raise DataError(f"cannot load hub dataset '{c.hub_dataset}': {str(exc).splitlines()[0]}") from exc
 
+    def _require_train(self) -> Any:
+        if "train" not in self.raw:
+            raise DataError("data.train_file is not set; give your training file with data.train_file=<path>")
+        return self.raw["train"]
+
     def _label_names(self) -> list[str]:
         if self.config.labels:
             return [str(label) for label in self.config.labels]
-        values = set(self.raw["train"][self.config.label_column])
+        source = self.raw["train"] if "train" in self.raw else self.raw.get("validation")
+        if source is None or self.config.label_column not in source.column_names:
+            raise DataError("cannot tell the label set without labelled data; list the labels with data.labels=[...]")
+        values = set(source[self.config.label_column])
         if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
             return [str(v) for v in sorted(values)]
         return sorted(str(v) for v in values)
 
-    def _encode_labels(self, split: str, dataset) -> Any:
-        """Replace the label column by ``label_id``; fail on the first label outside the set."""
+    def _encode_labels(self, split: str, dataset) -> list[int]:
+        """Label ids of ``split``; fail on the first label outside the label set."""
         index = {name: i for i, name in enumerate(self.labels)}
         ids = []
         for row, value in enumerate(dataset[self.config.label_column]):
@@ -153,14 +174,15 @@ class ClassificationDataModule(L.LightningDataModule):
                     f"[{', '.join(self.labels)}]; fix the data or list every label in data.labels=[...]"
                 )
             ids.append(label_id)
-        return dataset.add_column("label_id", ids)
+        return ids
 
     # -- the protocol the core uses -------------------------------------------------------
     def training_texts(self) -> Iterator[str]:
         """Raw training texts (and second texts), for training a from-scratch tokenizer."""
-        yield from self.raw["train"][self.config.text_column]
+        train = self._require_train()
+        yield from train[self.config.text_column]
         if self.config.text_pair_column:
-            yield from self.raw["train"][self.config.text_pair_column]
+            yield from train[self.config.text_pair_column]
 
     def set_tokenizer(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
@@ -170,7 +192,8 @@ class ClassificationDataModule(L.LightningDataModule):
         record = {"text": row[self.config.text_column]}
         if self.config.text_pair_column:
             record["text_pair"] = row[self.config.text_pair_column]
-        record["label"] = self.labels[row["label_id"]]
+        if split in self.label_ids:
+            record["label"] = self.labels[self.label_ids[split][index]]
         return record
 
     # -- Lightning ------------------------------------------------------------------------
@@ -181,15 +204,15 @@ class ClassificationDataModule(L.LightningDataModule):
 
         def tokenize(rows: dict[str, list]) -> dict[str, list]:
             pairs = rows[c.text_pair_column] if c.text_pair_column else None
-            encoded = tokenizer(rows[c.text_column], pairs, truncation=True, max_length=c.max_length)
-            encoded["labels"] = rows["label_id"]
-            return encoded
+            return tokenizer(rows[c.text_column], pairs, truncation=True, max_length=c.max_length)
 
         for split, dataset in self.raw.items():
             tokenized = map_once(
                 dataset, tokenize, name=f"tokenized-{split}", trainer=self.trainer,
                 batched=True, remove_columns=dataset.column_names, desc=f"tokenizing {split}",
             )
+            if split in self.label_ids:
+                tokenized = tokenized.add_column("labels", self.label_ids[split])
             self.tokenized[split] = tokenized.add_column("index", list(range(len(tokenized))))
 
     def _lengths(self, split: str) -> list[int]:
@@ -199,6 +222,7 @@ class ClassificationDataModule(L.LightningDataModule):
         return PadCollator(pad_id=self.tokenizer.pad_token_id, padding_side="right")
 
     def train_dataloader(self):
+        self._require_train()
         return train_loader(self.tokenized["train"], self._lengths("train"), self.config, self._collator(), self.trainer)
 
     def val_dataloader(self):
@@ -208,4 +232,5 @@ class ClassificationDataModule(L.LightningDataModule):
         return eval_loader(self.tokenized["test"], self._lengths("test"), self.config, self._collator(), self.trainer)
 
     def predict_dataloader(self):
-        return self.test_dataloader()
+        split = "predict" if "predict" in self.tokenized else "test"
+        return eval_loader(self.tokenized[split], self._lengths(split), self.config, self._collator(), self.trainer)

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from glmtasks.backbone import load_model
+from glmtasks.backbone import load_model, save_model
 from glmtasks.head import HeadOutput
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -21,11 +21,12 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 class SequenceClassificationHead(torch.nn.Module):
     """Cross-entropy over labels; predicts the most likely label with its probability."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, labels: list[str]):
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, labels: list[str], merge_adapters: bool = True):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.labels = labels
+        self.merge_adapters = merge_adapters
 
     def _logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         inputs = {k: batch[k] for k in MODEL_INPUTS if k in batch}
@@ -48,7 +49,7 @@ class SequenceClassificationHead(torch.nn.Module):
         ]
 
     def save_pretrained(self, directory: Path) -> None:
-        self.model.save_pretrained(directory)
+        save_model(self.model, directory, self.merge_adapters)
         self.tokenizer.save_pretrained(directory)
 
 
@@ -64,4 +65,5 @@ def make_sequence_classification_head(backbone, tokenizer, task_info: dict, head
         label2id={label: i for i, label in enumerate(labels)},
         **head_config,
     )
-    return SequenceClassificationHead(model, tokenizer, labels)
+    merge = backbone.peft.merge_on_export if backbone.peft else True
+    return SequenceClassificationHead(model, tokenizer, labels, merge_adapters=merge)
