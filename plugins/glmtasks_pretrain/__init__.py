@@ -1,0 +1,1 @@
+"""Language-model pre-training (``task=pretrain``): causal LM and GLM autoregressive blank infilling."""
