@@ -219,3 +219,19 @@ def test_map_once_maps_on_rank_zero_and_the_other_rank_reads_the_file(tmp_path):
     assert one["y"] == zero["y"] == [2 * v for v in range(10)]
     assert (tmp_path / "cache" / "toy.arrow").is_file()
     assert map_once(dataset, double, name="toy", trainer=None, batched=True)["y"] == zero["y"]
+
+
+def test_compute_once_pickles_on_rank_zero_and_the_other_rank_loads_it(tmp_path):
+    from glmtasks.data import compute_once
+
+    calls: list[int] = []
+
+    def features():
+        calls.append(1)
+        return [{"input_ids": [1, 2, 3], "index": 0}]
+
+    log: list[str] = []
+    zero = compute_once("toy", features, _FakeTrainer(0, tmp_path, log))
+    one = compute_once("toy", features, _FakeTrainer(1, tmp_path, log))
+    assert calls == [1] and zero == one == features() and log == ["barrier", "barrier"]
+    assert (tmp_path / "cache" / "toy.pkl").is_file() and not list((tmp_path / "cache").glob("*.tmp"))

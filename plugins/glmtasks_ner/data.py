@@ -27,7 +27,7 @@ from typing import Any, Iterator, Optional, Sequence
 import lightning as L
 from torch.utils.data import DataLoader
 
-from glmtasks.data import BatchingConfig, PadCollator, eval_loader, train_loader
+from glmtasks.data import BatchingConfig, PadCollator, compute_once, eval_loader, train_loader
 from glmtasks.errors import ConfigError, DataError
 from glmtasks.specs import TaskSpec
 from glmtasks_ner.tags import check_scheme, invalid_tag, label_names, mark_entities, spans_to_tags, tags_to_spans
@@ -380,7 +380,11 @@ class NERDataModule(L.LightningDataModule):
             if same:
                 self.features[split] = self.features[same]
                 continue
-            features = [encode_example(self.tokenizer, ex, label_ids, self.label_scheme, self.config.max_length) for ex in examples]
+            features = compute_once(  # under DDP: encoded by rank 0, read by the others
+                f"features-{split}",
+                lambda: [encode_example(self.tokenizer, ex, label_ids, self.label_scheme, self.config.max_length) for ex in examples],
+                self.trainer,
+            )
             for i, feature in enumerate(features):
                 feature["index"] = i
             self.features[split] = features

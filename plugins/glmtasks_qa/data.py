@@ -34,7 +34,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from glmtasks.data import BatchingConfig, PadCollator, distributed_position, eval_loader, shard_bounds, train_loader
+from glmtasks.data import BatchingConfig, PadCollator, compute_once, distributed_position, eval_loader, shard_bounds, train_loader
 from glmtasks.errors import ConfigError, DataError
 from glmtasks.specs import TaskSpec
 
@@ -447,7 +447,11 @@ class QADataModule(L.LightningDataModule):
             if same:
                 self.features[split] = self.features[same]
                 continue
-            self.features[split] = encode_windows(self.tokenizer, examples, c.max_length, c.doc_stride, c.max_query_length)
+            self.features[split] = compute_once(  # under DDP: encoded by rank 0, read by the others
+                f"windows-{split}",
+                lambda: encode_windows(self.tokenizer, examples, c.max_length, c.doc_stride, c.max_query_length),
+                self.trainer,
+            )
             log.info("%s: %d questions -> %d windows", split, len(examples), len(self.features[split]))
 
     def _lengths(self, split: str) -> list[int]:
