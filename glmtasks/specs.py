@@ -87,7 +87,10 @@ class MetricSpec:
     """A metric: ``factory(task_info)`` returns a ``torchmetrics.Metric``.
 
     The metric's ``update`` receives the ``metric_inputs`` tuple that the head returns for
-    each batch; ``compute`` returns a scalar tensor, or a dict of named scalars.
+    each batch; ``compute`` returns a scalar tensor, or a dict of named scalars. A metric may
+    also have a ``metadata()`` method returning a JSON-serializable dict (facts that are no
+    score, such as a sacreBLEU signature); the run writes it to ``metrics.json`` under
+    ``metric_metadata.<metric name>`` after testing.
     """
 
     name: str

@@ -1,0 +1,62 @@
+"""Hook implementations of the translation plugin (registrations only; no heavy imports)."""
+
+from pathlib import Path
+
+from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+
+_PACKAGE = "glmtasks_translation"
+
+
+@hookimpl
+def glmtasks_register_tasks():
+    """Machine translation in the direction data.source_lang -> data.target_lang, scored with sacreBLEU."""
+    return [
+        TaskSpec(
+            name="translation",
+            description="machine translation (GLM prefix LM or T5/BART), sacreBLEU and chrF",
+            head="translation_lm",
+            datamodule="translation",
+            metrics=("sacrebleu", "chrf"),
+            monitor="sacrebleu",
+        )
+    ]
+
+
+@hookimpl
+def glmtasks_register_heads():
+    """The shared conditional-generation head (decoder-only prefix LM or encoder-decoder)."""
+    return [
+        HeadSpec(
+            name="translation_lm",
+            factory="glmtasks.generation:make_generation_head",
+            description="AutoModelForCausalLM as a prefix LM (GLM) or AutoModelForSeq2SeqLM (T5, BART)",
+        )
+    ]
+
+
+@hookimpl
+def glmtasks_register_datamodules():
+    """Sentence pairs from line-aligned text files, tables, or the generated en<->toy corpus."""
+    return [
+        DataModuleSpec(
+            name="translation",
+            factory=f"{_PACKAGE}.data:make_datamodule",
+            config_class=f"{_PACKAGE}.data:TranslationDataConfig",
+            description="parallel text files (train.{lang}.gz), tables with a column per language, or a demo corpus",
+        )
+    ]
+
+
+@hookimpl
+def glmtasks_register_metrics():
+    """Corpus BLEU and chrF (sacreBLEU; the signature goes to metrics.json)."""
+    return [
+        MetricSpec(name="sacrebleu", factory=f"{_PACKAGE}.metrics:sacrebleu", description="corpus BLEU (sacreBLEU), signature in metrics.json"),
+        MetricSpec(name="chrf", factory=f"{_PACKAGE}.metrics:chrf", description="corpus chrF (sacreBLEU)"),
+    ]
+
+
+@hookimpl
+def glmtasks_register_config_dirs():
+    """``task/`` and ``data/`` configs of this plugin."""
+    return [Path(__file__).parent / "conf"]
