@@ -41,7 +41,16 @@ import lightning as L
 import torch
 
 from glmtasks.config import BackboneConfig, build_dataclass, raise_if_errors
-from glmtasks.data import BatchingConfig, PadCollator, eval_loader, infer_format, read_table, require_columns, train_loader
+from glmtasks.data import (
+    BatchingConfig,
+    PadCollator,
+    compute_once,
+    eval_loader,
+    infer_format,
+    read_table,
+    require_columns,
+    train_loader,
+)
 from glmtasks.errors import ConfigError, DataError
 from glmtasks.head import HeadOutput
 from glmtasks.specs import TaskSpec
@@ -372,11 +381,16 @@ class TextPairDataModule(L.LightningDataModule):
 
     # -- Lightning ------------------------------------------------------------------------
     def setup(self, stage: Optional[str] = None) -> None:
-        """Tokenize every split once (training examples once per reference if configured)."""
+        """Tokenize every split once (training examples once per reference if configured).
+
+        Under distributed training rank 0 tokenizes and the other ranks load its result
+        (:func:`glmtasks.data.compute_once`).
+        """
         if self.tokenized:
             return
         for split, pairs in self.splits.items():
-            self.tokenized[split] = self._encode(pairs, train=(split == "train"))
+            encode = lambda pairs=pairs, train=(split == "train"): self._encode(pairs, train)  # noqa: E731
+            self.tokenized[split] = compute_once(f"generation-{split}", encode, self.trainer)
 
     def _encode(self, pairs: list[TextPair], train: bool) -> list[dict[str, Any]]:
         c = self.config
