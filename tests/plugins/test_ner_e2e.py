@@ -84,7 +84,7 @@ def capitalized_runs_baseline(examples, entity_type: str) -> float:
 
 def test_minilm_learns_conll2003_from_1000_sentences(shared_data, run_cli):
     """MiniLM, 1,000 training sentences, one epoch (63 steps); scored on 400 valid sentences."""
-    result = run_cli(*CONLL_SUBSET, timeout=1200)
+    result = run_cli(*CONLL_SUBSET, timeout=2400)
     assert result.returncode == 0, result.stderr[-3000:]
     f1 = result.metrics()["val"]["val/entity_f1"]
     valid = NERDataModule(

@@ -182,3 +182,15 @@ def test_conll2003_reads_with_its_shipped_settings(shared_data):
     assert (len(data.examples["train"]), len(data.examples["validation"])) == (14041, 3250)
     assert data.task_info["labels"][:3] == ["O", "B-PER", "I-PER"]
     assert sum(len(ex.spans) for ex in data.examples["validation"]) == 5942, "the standard count of valid entities"
+
+
+def test_entity_counts_add_up_across_ranks():
+    """Two ranks' summed counts (the DDP reduction) score like one process."""
+    gold = [[("PER", 0, 2)], [("LOC", 1, 2)]]
+    pred = [[("PER", 0, 2)], [("LOC", 0, 2)]]
+    rank0, rank1, single = (EntityScores(["LOC", "PER"]) for _ in range(3))
+    rank0.update(pred[:1], gold[:1])
+    rank1.update(pred[1:], gold[1:])
+    single.update(pred, gold)
+    rank0.merge_state(rank1)
+    assert rank0.compute()["entity_f1"].item() == single.compute()["entity_f1"].item() == pytest.approx(0.5)

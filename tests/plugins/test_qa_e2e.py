@@ -87,7 +87,7 @@ def first_words_baseline(questions, words: int = 3) -> float:
 
 def test_minilm_learns_squad_from_800_training_questions(shared_data, run_cli):
     """MiniLM, 800 questions of articles 0-39, one epoch (~90 steps); scored on 150 questions of articles 40-47."""
-    result = run_cli(*SQUAD_SUBSET, timeout=1200)
+    result = run_cli(*SQUAD_SUBSET, timeout=2400)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = result.metrics()
     zip_file = str(shared_data / "squad_v1.1/dev-v1.1.json.zip")

@@ -245,3 +245,19 @@ def test_demo_is_deterministic_and_every_answer_is_located():
     assert 150 < len(examples) < 350
     assert all(e.context[e.answer_starts[0] :].startswith(e.answers[0]) for e in examples)
     assert len({e.question for e in examples}) == len(examples), "questions name distinct people"
+
+
+def test_metric_is_exact_when_a_question_s_windows_are_on_different_ranks():
+    """Two ranks' states merged (what the ``cat`` reduction does under DDP) score like one process."""
+    first = (torch.tensor([0, 1]), torch.tensor([1.0, 5.0]), ["the oak", "mill"], [["under the old oak tree"], ["mill"]])
+    second = (torch.tensor([0]), torch.tensor([3.0]), ["under the old oak tree"], [["under the old oak tree"]])
+    rank0, rank1, single = SquadScores(), SquadScores(), SquadScores()
+    rank0.update(*first)
+    rank1.update(*second)
+    single.update(*first)
+    single.update(*second)
+    rank0.merge_state(rank1)
+    assert {k: v.item() for k, v in rank0.compute().items()} == {k: v.item() for k, v in single.compute().items()} == {
+        "squad_f1": 100.0,
+        "squad_em": 100.0,
+    }
