@@ -1,0 +1,178 @@
+"""The joint intent + slot head: a transformers ``AutoModel`` encoder and two linear layers.
+
+One encoder pass serves both outputs: the pooled utterance goes to the intent classifier,
+each word's first token to the slot tagger. The loss is the intent cross-entropy plus
+``slot_loss_weight`` times the slot cross-entropy.
+
+Export (``save_pretrained``): the encoder and tokenizer as plain transformers files
+(``AutoModel.from_pretrained(export)`` and ``AutoTokenizer.from_pretrained(export)`` load them),
+plus ``intent_slots_head.safetensors`` (the two linear layers) and ``intent_slots.json``
+(intents, slot tags, pooling). Transformers has no class for the joint head; load the whole
+model with :class:`glmtasks_intent.inference.IntentSlotsPredictor`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glmtasks.backbone import load_model
+from glmtasks.errors import ConfigError
+from glmtasks.head import HeadOutput
+from glmtasks_intent.tags import spans
+
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+HEAD_WEIGHTS = "intent_slots_head.safetensors"
+HEAD_CONFIG = "intent_slots.json"
+POOLINGS = ("mean", "first", "last")
+
+
+@dataclass
+class IntentSlotsHeadConfig:
+    """``task.head_config`` of the ``intent_slots`` head."""
+
+    pooling: str = "mean"
+    """How the utterance vector is read: ``mean`` of the tokens, the ``first`` ([CLS]) or the ``last`` (decoder-only) token."""
+    dropout: float = 0.1
+    """Dropout on the encoder output before both classifiers."""
+    slot_loss_weight: float = 1.0
+    """Weight of the slot loss against the intent loss."""
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"task.head_config.pooling must be one of {', '.join(POOLINGS)}, got '{self.pooling}'")
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
+    """Utterance vectors from token states: ``(B, T, H), (B, T) -> (B, H)``."""
+    mask = mask.to(hidden.dtype)
+    if how == "first":
+        return hidden[:, 0]
+    if how == "last":
+        last = mask.sum(-1).long().clamp(min=1) - 1  # (B,) position of the last real token (right padding)
+        return hidden[torch.arange(hidden.size(0), device=hidden.device), last]
+    return (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)  # (B, T, H) -> (B, H)
+
+
+class IntentSlotsHead(torch.nn.Module):
+    """Encoder + intent classifier + slot tagger (a :class:`glmtasks.head.TaskHead`).
+
+    Args:
+        model: a transformers base model (``AutoModel``) returning ``last_hidden_state``.
+        tokenizer: its tokenizer, saved with the export.
+        intents: intent names, in label-id order.
+        slot_tags: BIO tag names, in label-id order (``O`` first).
+        config: pooling, dropout and loss weight.
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, intents: list[str], slot_tags: list[str], config: IntentSlotsHeadConfig):
+        super().__init__()
+        hidden = model.config.hidden_size
+        self.model = model
+        self.tokenizer = tokenizer
+        self.intents = list(intents)
+        self.slot_tags = list(slot_tags)
+        self.config = config
+        self.dropout = torch.nn.Dropout(config.dropout)
+        self.intent_classifier = torch.nn.Linear(hidden, len(self.intents))
+        self.slot_classifier = torch.nn.Linear(hidden, len(self.slot_tags))
+
+    def logits(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Intent logits ``(B, intents)`` and slot logits ``(B, T, tags)``."""
+        inputs = {k: batch[k] for k in MODEL_INPUTS if k in batch}
+        hidden = self.dropout(self.model(**inputs).last_hidden_state)  # (B, T, H)
+        pooled = pool(hidden, batch["attention_mask"], self.config.pooling)  # (B, H)
+        return self.intent_classifier(pooled).float(), self.slot_classifier(hidden).float()
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
+        """Joint loss; metric inputs ``(intent_pred, intent_gold, slot_pred, slot_gold)``.
+
+        ``intent_*`` are ``(B,)`` ids; ``slot_*`` are ``(B, T)`` tag ids, ``slot_gold`` is -100
+        where no word starts.
+        """
+        intent_logits, slot_logits = self.logits(batch)
+        if "intent_label" not in batch:
+            return HeadOutput(loss=None)
+        intent_loss = torch.nn.functional.cross_entropy(intent_logits, batch["intent_label"])
+        slot_loss = torch.nn.functional.cross_entropy(slot_logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=-100)
+        loss = intent_loss + self.config.slot_loss_weight * slot_loss
+        inputs = (intent_logits.argmax(-1), batch["intent_label"], slot_logits.argmax(-1), batch["labels"])
+        return HeadOutput(loss=loss, metric_inputs=inputs)
+
+    @torch.inference_mode()
+    def predict(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
+        """Per example: predicted intent and its probability, a tag per word, and slot spans."""
+        intent_logits, slot_logits = self.logits(batch)
+        scores, intent_ids = intent_logits.softmax(-1).max(-1)  # (B,)
+        tag_ids = slot_logits.argmax(-1)  # (B, T)
+        records = []
+        for row in range(len(batch["index"])):
+            positions = batch["word_mask"][row].nonzero().flatten()
+            tags = [self.slot_tags[int(t)] for t in tag_ids[row, positions]]
+            tags += ["O"] * (int(batch["num_words"][row]) - len(tags))  # words cut off by max_length
+            records.append(
+                {
+                    "index": int(batch["index"][row]),
+                    "predicted_intent": self.intents[int(intent_ids[row])],
+                    "intent_score": round(float(scores[row]), 6),
+                    "predicted_tags": tags,
+                    "predicted_slots": [{"slot": s, "start": b, "end": e} for s, b, e in spans(tags)],
+                }
+            )
+        return records
+
+    def load_exported_layers(self, directory: Path) -> None:
+        """Load the intent and slot layers that :meth:`save_pretrained` wrote to ``directory``."""
+        from safetensors.torch import load_file
+
+        _check_labels(directory, self.intents, self.slot_tags)
+        state = load_file(str(directory / HEAD_WEIGHTS))
+        for name in ("intent_classifier", "slot_classifier"):
+            getattr(self, name).load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(name + ".")})
+
+    def save_pretrained(self, directory: Path) -> None:
+        """Encoder + tokenizer (plain transformers), head weights and label names."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        self.model.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+        weights = {
+            f"{name}.{key}": tensor.detach().cpu().contiguous()
+            for name in ("intent_classifier", "slot_classifier")
+            for key, tensor in getattr(self, name).state_dict().items()
+        }
+        save_file(weights, str(directory / HEAD_WEIGHTS))
+        config = {"intents": self.intents, "slot_tags": self.slot_tags, **dataclasses.asdict(self.config)}
+        (directory / HEAD_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def _check_labels(directory: Path, intents: list[str], slot_tags: list[str]) -> None:
+    saved = json.loads((directory / HEAD_CONFIG).read_text(encoding="utf-8"))
+    if saved["intents"] != intents or saved["slot_tags"] != slot_tags:
+        raise ConfigError(
+            f"{directory} was exported for other intents or slot tags than this data's; "
+            "evaluate it with the labels it was trained on (mode=evaluate checkpoint=<export>)"
+        )
+
+
+def make_intent_slots_head(backbone, tokenizer, task_info: dict, head_config: dict) -> IntentSlotsHead:
+    """Build the head for ``task_info["intents"]`` and ``task_info["slot_tags"]``.
+
+    When ``backbone.name_or_path`` is an exported folder of this head, its two linear layers
+    are loaded too (so ``mode=evaluate checkpoint=<run>/export`` scores the exported model).
+    """
+    fields = {f.name for f in dataclasses.fields(IntentSlotsHeadConfig)}
+    unknown = sorted(set(head_config) - fields)
+    if unknown:
+        raise ConfigError(f"unknown key 'task.head_config.{unknown[0]}'; valid keys: {', '.join(sorted(fields))}")
+    model = load_model(backbone, "AutoModel", tokenizer)
+    head = IntentSlotsHead(model, tokenizer, task_info["intents"], task_info["slot_tags"], IntentSlotsHeadConfig(**head_config))
+    if backbone.name_or_path and (Path(backbone.name_or_path) / HEAD_WEIGHTS).is_file():
+        head.load_exported_layers(Path(backbone.name_or_path))
+    return head
