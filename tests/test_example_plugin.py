@@ -38,7 +38,8 @@ def site(tmp_path_factory) -> Path:
 
 
 def user_env(site: Path) -> dict[str, str]:
-    return {"PYTHONPATH": str(site)}
+    """The user's environment plus the install target (the example's sources are not on it)."""
+    return {"PYTHONPATH": os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)}
 
 
 def test_the_installed_package_ships_its_entry_point_and_configs(site):
