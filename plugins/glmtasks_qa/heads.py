@@ -195,7 +195,11 @@ def _model_type(backbone) -> str:
 
 
 def make_span_extraction_head(backbone, tokenizer, task_info: dict, head_config: dict) -> SpanExtractionHead:
-    """Build the head; ``head_config`` sets ``max_answer_length`` and ``n_best_size``, other keys go to the model config."""
+    """Build the head; ``head_config`` sets ``max_answer_length`` and ``n_best_size``, other keys go to the model config.
+
+    A backbone directory that is an export of this head (it holds ``qa_outputs.safetensors``)
+    gets its trained span layer back, so ``checkpoint=<export>`` evaluates the trained model.
+    """
     from transformers.models.auto.modeling_auto import MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES
 
     options = dict(head_config)
@@ -206,8 +210,14 @@ def make_span_extraction_head(backbone, tokenizer, task_info: dict, head_config:
         return SpanExtractionHead(model, tokenizer, None, max_answer_length, n_best_size)
     model = load_model(backbone, "AutoModel", tokenizer, **options)
     layer = torch.nn.Linear(model.config.hidden_size, 2)
-    torch.nn.init.normal_(layer.weight, std=getattr(model.config, "initializer_range", 0.02))
-    torch.nn.init.zeros_(layer.bias)
+    trained = Path(backbone.name_or_path or "") / SPAN_LAYER_FILE
+    if backbone.name_or_path and trained.is_file():  # an export of this head: restore its span layer too
+        from safetensors.torch import load_file
+
+        layer.load_state_dict(load_file(str(trained)))
+    else:
+        torch.nn.init.normal_(layer.weight, std=getattr(model.config, "initializer_range", 0.02))
+        torch.nn.init.zeros_(layer.bias)
     return SpanExtractionHead(model, tokenizer, layer, max_answer_length, n_best_size)
 
 

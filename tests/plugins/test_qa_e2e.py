@@ -105,3 +105,19 @@ def test_minilm_learns_squad_from_800_training_questions(shared_data, run_cli):
     reader = pipeline("question-answering", model=str(export), device="cpu")
     answer = reader(question=held_out[0].question, context=held_out[0].context)
     assert answer["answer"] and answer["answer"] in held_out[0].context
+
+
+def test_a_glm_export_rebuilds_the_trained_head(qa_demo_run):
+    """``checkpoint=<export>`` builds the head from the export: the span layer must come back trained."""
+    import torch
+    from safetensors.torch import load_file
+
+    from glmtasks.backbone import load_tokenizer
+    from glmtasks.config import BackboneConfig
+    from glmtasks_qa.heads import make_span_extraction_head
+
+    run_dir, _ = qa_demo_run
+    backbone = BackboneConfig(name="export", name_or_path=str(run_dir / "export"))
+    head = make_span_extraction_head(backbone, load_tokenizer(backbone), {"language": "en"}, {})
+    saved = load_file(str(run_dir / "export" / "qa_outputs.safetensors"))
+    assert torch.equal(head.qa_outputs.weight, saved["weight"]) and torch.equal(head.qa_outputs.bias, saved["bias"])
