@@ -1,8 +1,9 @@
 """The span-extraction head: start and end logits per token, n-best span decoding, export.
 
 Models whose type transformers maps to ``AutoModelForQuestionAnswering`` (BERT, MiniLM,
-RoBERTa, Llama, Qwen, ...) are used as that class, so the export is what
-``pipeline("question-answering")`` loads. transformers 5 has no GLM question-answering class
+RoBERTa, Llama, Qwen, ...) are used as that class, so the export loads with
+``AutoModelForQuestionAnswering`` (transformers 5 has no question-answering pipeline; decode
+with :func:`best_spans`). transformers 5 has no GLM question-answering class
 (``GlmForQuestionAnswering`` does not exist), so for GLM (and any other model type without
 one) the head is the bare ``AutoModel`` plus a linear layer ``qa_outputs`` (hidden -> 2) on
 its last hidden states; the export then holds the backbone (it loads with ``AutoModel``)

@@ -98,26 +98,21 @@ def test_minilm_learns_squad_from_800_training_questions(shared_data, run_cli):
     f1 = metrics["val"]["val/squad_f1"]
     assert baseline < 5 and f1 >= max(15.0, 3 * baseline), (f1, baseline, metrics)
 
-    from transformers import AutoModelForQuestionAnswering, pipeline
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from glmtasks_qa.heads import best_spans
 
     export = result.run_dirs()[0] / "export"
-    assert type(AutoModelForQuestionAnswering.from_pretrained(export)).__name__ == "BertForQuestionAnswering"
-    reader = pipeline("question-answering", model=str(export), device="cpu")
-    answer = reader(question=held_out[0].question, context=held_out[0].context)
-    assert answer["answer"] and answer["answer"] in held_out[0].context
-
-
-def test_a_glm_export_rebuilds_the_trained_head(qa_demo_run):
-    """``checkpoint=<export>`` builds the head from the export: the span layer must come back trained."""
-    import torch
-    from safetensors.torch import load_file
-
-    from glmtasks.backbone import load_tokenizer
-    from glmtasks.config import BackboneConfig
-    from glmtasks_qa.heads import make_span_extraction_head
-
-    run_dir, _ = qa_demo_run
-    backbone = BackboneConfig(name="export", name_or_path=str(run_dir / "export"))
-    head = make_span_extraction_head(backbone, load_tokenizer(backbone), {"language": "en"}, {})
-    saved = load_file(str(run_dir / "export" / "qa_outputs.safetensors"))
-    assert torch.equal(head.qa_outputs.weight, saved["weight"]) and torch.equal(head.qa_outputs.bias, saved["bias"])
+    model = AutoModelForQuestionAnswering.from_pretrained(export).eval()
+    assert type(model).__name__ == "BertForQuestionAnswering"
+    tokenizer = AutoTokenizer.from_pretrained(export)  # transformers 5 has no question-answering pipeline
+    question = held_out[0]
+    inputs = tokenizer(question.question, question.context, truncation="only_second", max_length=384, return_offsets_mapping=True, return_tensors="pt")
+    offsets = inputs.pop("offset_mapping")[0]
+    context_mask = torch.tensor([[int(s == 1) for s in inputs.sequence_ids(0)]])
+    with torch.no_grad():
+        out = model(**inputs)
+    _, starts, ends = best_spans(out.start_logits, out.end_logits, context_mask, 30, 1)
+    answer = question.context[int(offsets[starts[0, 0], 0]) : int(offsets[ends[0, 0], 1])]
+    assert answer and answer in question.context
