@@ -96,7 +96,7 @@ def test_minilm_learns_squad_from_800_training_questions(shared_data, run_cli):
     ).examples["validation"]
     baseline = first_words_baseline(held_out)
     f1 = metrics["val"]["val/squad_f1"]
-    assert baseline < 5 and f1 >= max(15.0, 3 * baseline), (f1, baseline, metrics)
+    assert baseline < 10 and f1 >= max(15.0, 3 * baseline), (f1, baseline, metrics)
 
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
