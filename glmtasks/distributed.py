@@ -10,7 +10,8 @@ things the core needs around that:
 * :func:`run_stamp`: the run directory's name, the same in every process of a ``torchrun``
   or ``srun`` launch (each process composes its own config).
 * :func:`build_strategy`: ``trainer.strategy`` given as a mapping (``{name: fsdp, ...}``)
-  becomes a Lightning strategy object; FSDP wrap policies are given by class name.
+  becomes a Lightning strategy object; FSDP wrap policies are given by class name (and
+  FSDP reads its full checkpoints with ``torch.load``, see :func:`_fsdp_strategy_class`).
 * :func:`rank_zero_first`: run a block on rank 0 first, the other ranks after a barrier
   (for work done once and read by all, such as tokenization, see :func:`glmtasks.data.map_once`).
 * :func:`launches_processes` and :func:`run_in_fresh_process`: a sweep job whose trainer
@@ -103,6 +104,38 @@ def _class_name_policy(names: Sequence[str]):
     return functools.partial(lambda_auto_wrap_policy, lambda_fn=lambda module: type(module).__name__ in wanted)
 
 
+def _full_checkpoint_load(path: Any) -> Any:
+    """Read a full (single-file) checkpoint with ``torch.load`` (memory-mapped, on the CPU)."""
+    import torch
+
+    return torch.load(path, map_location="cpu", mmap=True, weights_only=False)
+
+
+def _fsdp_strategy_class():
+    """Lightning's FSDPStrategy, reading full-state-dict checkpoints with ``torch.load``.
+
+    Lightning 2.6's lazy checkpoint reader (``_lazy_load``) fails on checkpoints written by
+    torch >= 2.11 (``'UntypedStorage' object has no attribute 'dtype'``), so
+    ``trainer.validate(ckpt_path=best)`` after an FSDP fit failed. This subclass swaps in a
+    memory-mapped ``torch.load`` for the duration of ``load_checkpoint``; the rest is Lightning's.
+    """
+    from lightning.pytorch.strategies import FSDPStrategy
+    from lightning.pytorch.strategies import fsdp as fsdp_module
+
+    class GlmtasksFSDPStrategy(FSDPStrategy):
+        def load_checkpoint(self, checkpoint_path: Any, weights_only: Optional[bool] = None) -> dict[str, Any]:
+            original = getattr(fsdp_module, "_lazy_load", None)
+            if original is None:
+                return super().load_checkpoint(checkpoint_path, weights_only=weights_only)
+            fsdp_module._lazy_load = _full_checkpoint_load
+            try:
+                return super().load_checkpoint(checkpoint_path, weights_only=weights_only)
+            finally:
+                fsdp_module._lazy_load = original
+
+    return GlmtasksFSDPStrategy
+
+
 def _strategy_class(name: str):
     """The Lightning strategy class behind a registered strategy name (``fsdp``, ``ddp``, ``deepspeed_stage_2``...)."""
     from lightning.pytorch.strategies import StrategyRegistry
@@ -139,7 +172,10 @@ def check_strategy(value: Any, errors: list[str]) -> None:
 
 
 def build_strategy(value: Any) -> Any:
-    """``trainer.strategy`` for ``lightning.Trainer``: strings pass through; a mapping becomes an object.
+    """``trainer.strategy`` for ``lightning.Trainer``: a mapping becomes an object, strings pass through.
+
+    FSDP names (``fsdp``, ``fsdp_cpu_offload``) also become objects, of the class that reads
+    full checkpoints with ``torch.load`` (:func:`_fsdp_strategy_class`).
 
     The mapping is ``{name: <registered strategy>, <argument of its class>: <value>, ...}``,
     for example ``{name: fsdp, sharding_strategy: FULL_SHARD, auto_wrap_policy: [GlmDecoderLayer]}``.
@@ -147,9 +183,12 @@ def build_strategy(value: Any) -> Any:
     applied first, then the given arguments. ``auto_wrap_policy`` and
     ``activation_checkpointing_policy`` may be lists of module class names.
     """
+    from lightning.pytorch.strategies import FSDPStrategy, StrategyRegistry
+
+    if isinstance(value, str) and value in StrategyRegistry and StrategyRegistry[value]["strategy"] is FSDPStrategy:
+        value = {"name": value}  # trainer.strategy=fsdp / fsdp_cpu_offload get the same checkpoint reader
     if not isinstance(value, Mapping):
         return value
-    from lightning.pytorch.strategies import StrategyRegistry
 
     options = dict(value)
     name = options.pop("name")
@@ -157,7 +196,10 @@ def build_strategy(value: Any) -> Any:
     for key in ("auto_wrap_policy", "activation_checkpointing_policy"):
         if isinstance(options.get(key), (list, tuple)):
             options[key] = _class_name_policy(options[key])
-    return entry["strategy"](**{**entry.get("init_params", {}), **options})
+    cls = entry["strategy"]
+    if cls is FSDPStrategy:
+        cls = _fsdp_strategy_class()
+    return cls(**{**entry.get("init_params", {}), **options})
 
 
 def lightning_trainer_kwargs(trainer_config: Mapping[str, Any]) -> dict[str, Any]:

@@ -341,7 +341,9 @@ def _trained_setup(config: RunConfig, registry: Optional[Registry]):
 def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = ()):
     import lightning as L
 
-    kwargs = {k: v for k, v in config.trainer.items() if k in ("accelerator", "devices", "precision", "strategy", "num_nodes")}
+    from glmtasks.distributed import lightning_trainer_kwargs
+
+    kwargs = lightning_trainer_kwargs({k: v for k, v in config.trainer.items() if k in ("accelerator", "devices", "precision", "strategy", "num_nodes")})
     return L.Trainer(default_root_dir=str(run_dir), logger=False, enable_checkpointing=False,
                      enable_progress_bar=config.callbacks.progress_bar, use_distributed_sampler=False,
                      callbacks=list(callbacks), **kwargs)

@@ -153,6 +153,32 @@ def test_strategy_mapping_builds_fsdp_with_layer_class_names():
     assert build_strategy("ddp") == "ddp"
 
 
+def test_fsdp_reads_full_checkpoints_without_lightnings_lazy_loader(tmp_path):
+    """Lightning 2.6's lazy loader fails on checkpoints of torch >= 2.11; FSDP runs read them with torch.load."""
+    import torch
+    from lightning.pytorch.strategies import fsdp as fsdp_module
+
+    from glmtasks.distributed import _full_checkpoint_load, build_strategy
+
+    path = tmp_path / "best.ckpt"
+    torch.save({"state_dict": {"head.w": torch.ones(2)}, "epoch": 0}, path)
+    assert _full_checkpoint_load(path)["state_dict"]["head.w"].tolist() == [1.0, 1.0]
+    strategy = build_strategy({"name": "fsdp"})
+    seen = []
+
+    def parent_load(self, checkpoint_path, weights_only=None):
+        seen.append(fsdp_module._lazy_load(checkpoint_path))
+        return {}
+
+    original = type(strategy).__mro__[1].load_checkpoint
+    try:
+        type(strategy).__mro__[1].load_checkpoint = parent_load
+        strategy.load_checkpoint(path)
+    finally:
+        type(strategy).__mro__[1].load_checkpoint = original
+    assert seen[0]["epoch"] == 0 and fsdp_module._lazy_load is not _full_checkpoint_load
+
+
 @pytest.mark.parametrize(
     "strategy,message",
     [
