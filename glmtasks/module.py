@@ -108,9 +108,29 @@ class TaskModule(L.LightningModule):
             np.random.set_state((kind, keys.numpy(), *rest))
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = build_optimizer(self.head, self.optimizer_config)
+        optimizer = build_optimizer(self.head, self.optimizer_config, allow_fused=not self._uses_gradient_scaler())
         scheduler = build_scheduler(optimizer, self.scheduler_config, self._total_steps())
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
+        """Clip as Lightning does, but also when the optimizer is fused and nothing is scaled.
+
+        Lightning's mixed-precision plugin refuses to clip for any optimizer that could unscale
+        gradients itself (the fused kernels), even under bf16, which has no gradient scaler; the
+        gradients are then already true gradients and plain clipping is correct.
+        """
+        if not gradient_clip_val or self._uses_gradient_scaler() or not getattr(optimizer, "_step_supports_amp_scaling", False):
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+            return
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        if gradient_clip_algorithm == "value":
+            torch.nn.utils.clip_grad_value_(parameters, gradient_clip_val)
+        else:
+            torch.nn.utils.clip_grad_norm_(parameters, gradient_clip_val)
+
+    def _uses_gradient_scaler(self) -> bool:
+        """Whether the trainer scales the loss (fp16 mixed precision), so the optimizer must unscale."""
+        return getattr(self.trainer.precision_plugin, "scaler", None) is not None
 
     def _total_steps(self) -> int:
         """Optimizer steps of the whole fit, for the learning-rate schedule.

@@ -10,8 +10,12 @@ from glmtasks.config import OptimizerConfig, SchedulerConfig, check_keywords, ra
 from glmtasks.errors import ConfigError
 
 
-def build_optimizer(model: torch.nn.Module, config: OptimizerConfig) -> torch.optim.Optimizer:
-    """A ``torch.optim`` optimizer; biases and normalization weights (1-D) get no weight decay."""
+def build_optimizer(model: torch.nn.Module, config: OptimizerConfig, allow_fused: bool = True) -> torch.optim.Optimizer:
+    """A ``torch.optim`` optimizer; biases and normalization weights (1-D) get no weight decay.
+
+    With ``allow_fused`` (no gradient scaler in play) and all parameters on the CPU, the
+    optimizer's fused kernel is chosen unless ``optimizer.kwargs`` picks an implementation.
+    """
     optimizer_class = getattr(torch.optim, config.name, None)
     if not (isinstance(optimizer_class, type) and issubclass(optimizer_class, torch.optim.Optimizer)):
         raise ConfigError(f"unknown optimizer.name '{config.name}'; use a class of torch.optim such as AdamW, Adam or SGD")
@@ -23,7 +27,28 @@ def build_optimizer(model: torch.nn.Module, config: OptimizerConfig) -> torch.op
         {"params": [p for _, p in trainable if p.ndim >= 2], "weight_decay": config.weight_decay},
         {"params": [p for _, p in trainable if p.ndim < 2], "weight_decay": 0.0},
     ]
-    return optimizer_class([g for g in groups if g["params"]], lr=config.lr, **config.kwargs)
+    kwargs = dict(config.kwargs)
+    if allow_fused and _use_fused_on_cpu(optimizer_class, [p for _, p in trainable], kwargs):
+        kwargs["fused"] = True
+    return optimizer_class([g for g in groups if g["params"]], lr=config.lr, **kwargs)
+
+
+def _use_fused_on_cpu(optimizer_class: type, params: list[torch.Tensor], kwargs: dict) -> bool:
+    """Whether to pick the fused kernel: all parameters are floating-point CPU tensors, the class has
+    a ``fused`` option and ``optimizer.kwargs`` chooses no implementation (``fused``/``foreach``).
+
+    On the CPU, torch's default is the per-parameter Python loop (its ``foreach`` kernels are
+    GPU-only); the fused CPU kernel does the same update in one pass and makes the AdamW
+    step of MiniLM (22.7M parameters, half of them the embedding matrix) several times faster.
+    ``optimizer.kwargs.fused=false`` keeps the loop.
+    """
+    import inspect
+
+    if "fused" in kwargs or "foreach" in kwargs or not params:
+        return False
+    if "fused" not in inspect.signature(optimizer_class.__init__).parameters:
+        return False
+    return all(p.device.type == "cpu" and p.is_floating_point() for p in params)
 
 
 def warmup_steps(config: SchedulerConfig, total_steps: int) -> int:

@@ -38,3 +38,27 @@ def test_schedules_warm_up_to_peak_then_follow_their_shape(name, end):
     assert f(100) == pytest.approx(end, abs=1e-6)
     values = [f(s) for s in range(10, 101)]
     assert all(a >= b - 1e-12 for a, b in zip(values, values[1:])), "never increases after warmup"
+
+
+def test_fused_kernel_on_cpu_unless_an_implementation_is_chosen_or_a_scaler_unscales():
+    model = torch.nn.Linear(4, 4)
+    assert build_optimizer(model, OptimizerConfig()).defaults["fused"] is True
+    assert not build_optimizer(model, OptimizerConfig(kwargs={"foreach": False})).defaults["fused"]
+    assert not build_optimizer(model, OptimizerConfig(), allow_fused=False).defaults["fused"]
+    assert "fused" not in build_optimizer(model, OptimizerConfig(name="RMSprop")).defaults
+
+
+def test_fused_and_loop_adamw_take_the_same_step():
+    torch.manual_seed(0)
+    models = [torch.nn.Linear(8, 3) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    optimizers = [build_optimizer(models[0], OptimizerConfig(lr=0.01)),
+                  build_optimizer(models[1], OptimizerConfig(lr=0.01, kwargs={"foreach": False}))]
+    x = torch.randn(16, 8)
+    for _ in range(3):
+        for model, optimizer in zip(models, optimizers):
+            optimizer.zero_grad()
+            model(x).pow(2).mean().backward()
+            optimizer.step()
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        torch.testing.assert_close(a, b)
