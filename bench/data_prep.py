@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, median, now, pin_threads, run_measured, thread_env, write_result  # noqa: E402
+from common import BENCH_DIR, median, now, pin_threads, run_clean, thread_env, write_result  # noqa: E402
 
 
 def prepare(out: str) -> None:
@@ -79,7 +79,7 @@ def main() -> None:
             env = {**thread_env(), "HF_DATASETS_CACHE": cache}
             for name in ("first", "cached"):
                 result_file = logs / f"data_prep_{name}_rep{rep}.json"
-                measured = run_measured([sys.executable, __file__, "--child", str(result_file)],
+                measured = run_clean([sys.executable, __file__, "--child", str(result_file)],
                                         logs / f"data_prep_{name}_rep{rep}.log", env=env, quiet=not args.no_wait)
                 if measured["returncode"] != 0:
                     raise SystemExit(f"data prep failed; see {logs}/data_prep_{name}_rep{rep}.log")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, median, now, pin_threads, run_measured, shared_data, write_result  # noqa: E402
+from common import BENCH_DIR, median, now, pin_threads, run_clean, run_measured, shared_data, write_result  # noqa: E402
 
 PY = sys.executable
 REPEAT = 8
@@ -111,7 +111,7 @@ def main() -> None:
                            "--batch-size", str(batch), "--out", str(result_file)]
                     commands[name] = f"pipeline('text-classification', model=<export>)(texts, batch_size={batch}, truncation=True, max_length=128)"
                 print(f"[{time.strftime('%H:%M:%S')}] predict {name} rep {rep + 1}/{args.reps}", flush=True)
-                measured = run_measured(cmd, logs / f"predict_{name}_rep{rep}.log", quiet=not args.no_wait)
+                measured = run_clean(cmd, logs / f"predict_{name}_rep{rep}.log", quiet=not args.no_wait)
                 if measured["returncode"] != 0:
                     raise SystemExit(f"{name} failed; see {logs}/predict_{name}_rep{rep}.log")
                 if batch is None:

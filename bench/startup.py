@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, median, run_measured  # noqa: E402
+from common import BENCH_DIR, median, run_clean, run_measured  # noqa: E402
 
 COMMANDS = {
     "python -c pass": ["-c", "pass"],
@@ -41,7 +41,7 @@ def main() -> None:
         run_measured([sys.executable, *argv], logs / "startup_warmup.log", quiet=False)
     for rep in range(args.reps):
         for name, argv in COMMANDS.items():
-            measured = run_measured([sys.executable, *argv], logs / "startup.log", quiet=not args.no_wait,
+            measured = run_clean([sys.executable, *argv], logs / "startup.log", quiet=not args.no_wait,
                                     max_busy=0.1, max_load=0.5)
             if measured["returncode"] != 0:
                 raise SystemExit(f"{name} failed: see {logs / 'startup.log'}")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_DIR, median, run_measured, workload_from_args  # noqa: E402
+from common import BENCH_DIR, median, run_clean, workload_from_args  # noqa: E402
 
 PY = sys.executable
 CONFIGS = {
@@ -91,7 +91,7 @@ def main() -> None:
                 cmd += ["--", *overrides]
             commands[name] = " ".join(["python", f"bench/{script}", *cmd[2:]]).replace(str(result_file), "<result.json>")
             print(f"[{time.strftime('%H:%M:%S')}] {args.model} {name} rep {rep + 1}/{args.reps}", flush=True)
-            measured = run_measured(cmd, logs / f"train_{args.model}_{name}_rep{rep}.log", quiet=not args.no_wait)
+            measured = run_clean(cmd, logs / f"train_{args.model}_{name}_rep{rep}.log", quiet=not args.no_wait)
             if measured["returncode"] != 0:
                 raise SystemExit(f"{name} failed (exit {measured['returncode']}); see {logs}/train_{args.model}_{name}_rep{rep}.log")
             result = {**json.loads(result_file.read_text()), **measured, "rep": rep}
