@@ -189,7 +189,7 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
 
     from glmtasks.backbone import load_tokenizer
     from glmtasks.module import TaskModule
-    from glmtasks.trainer import JsonlPredictionWriter, best_checkpoint, build_trainer
+    from glmtasks.trainer import JsonlPredictionWriter, best_checkpoint, best_is_current, build_trainer
 
     registry = registry or default_registry()
     task = resolve_task(config, registry)
@@ -216,9 +216,15 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
     fit_seconds = time.perf_counter() - started
     best = best_checkpoint(trainer)
-    val = _scalars(trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False))
-    test = _scalars(trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False))
-    trainer.predict(module, dataloaders=datamodule.predict_dataloader(), ckpt_path=best, return_predictions=False)
+    if best and best_is_current(trainer):
+        # The last validation scored the very weights in memory: no reload, no second pass.
+        val = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        weights = None
+    else:
+        val = _scalars(trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False))
+        weights = best
+    test = _scalars(trainer.test(module, datamodule=datamodule, ckpt_path=weights, verbose=False))
+    trainer.predict(module, dataloaders=datamodule.predict_dataloader(), ckpt_path=weights, return_predictions=False)
 
     result = {
         "task": task.spec.name,

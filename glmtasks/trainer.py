@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 import lightning as L
-from lightning.pytorch.callbacks import BasePredictionWriter, Callback
+from lightning.pytorch.callbacks import BasePredictionWriter, Callback, ModelCheckpoint
 
 from glmtasks.config import RunConfig
 
@@ -81,15 +81,43 @@ class FiniteLossCheck(Callback):
             )
 
 
+class BestCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint that also knows at which step each file was written and when
+    validation last ran, so the run can tell whether the best checkpoint holds the weights in
+    memory (see :func:`best_is_current`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.saved_at_step: dict[str, int] = {}
+        self.validated_at_step: Optional[int] = None
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self.validated_at_step = trainer.global_step
+        super().on_validation_end(trainer, pl_module)
+
+    def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        super()._save_checkpoint(trainer, filepath)
+        self.saved_at_step[filepath] = trainer.global_step
+
+
+def best_is_current(trainer: L.Trainer) -> bool:
+    """Whether the best checkpoint was written by the latest validation, with no training since:
+    the weights in memory are then the best ones and that validation's metrics are theirs."""
+    callback = trainer.checkpoint_callback
+    step = getattr(callback, "saved_at_step", {}).get(getattr(callback, "best_model_path", None))
+    return step is not None and step == callback.validated_at_step == trainer.global_step
+
+
 def build_callbacks(config: RunConfig, run_dir: Path, monitor: str, mode: str) -> list[Callback]:
     """Checkpointing, early stopping, learning-rate monitor and progress bar from ``callbacks``."""
-    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, TQDMProgressBar
 
     callbacks: list[Callback] = [FiniteLossCheck()]
     c = config.callbacks
     if c.checkpoint.enabled:
         callbacks.append(
-            ModelCheckpoint(
+            BestCheckpoint(
                 dirpath=run_dir / "checkpoints",
                 filename="best-{epoch}-{step}",
                 monitor=f"val/{monitor}",

@@ -34,6 +34,8 @@ def test_evaluate_a_checkpoint_reproduces_the_training_metrics(trained_run, run_
     evaluated = result.metrics()
     assert evaluated["split"] == "validation"
     assert evaluated["metrics"]["val/accuracy"] == pytest.approx(metrics["val"]["val/accuracy"])
+    # one epoch: the metrics.json figures are those of the validation during fit (no second pass)
+    assert evaluated["metrics"]["val/loss"] == pytest.approx(metrics["val"]["val/loss"], rel=1e-5)
 
 
 def test_evaluate_an_export_on_the_test_split(trained_run, run_cli):
