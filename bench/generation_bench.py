@@ -9,6 +9,7 @@ Usage (from the repository root; outputs under bench/runs/, plots next to this f
     python bench/generation_bench.py multi30k [--beams 4] [overrides ...]
     python bench/generation_bench.py dialogsum [overrides ...]
     python bench/generation_bench.py lead                 # only the DialogSum lead baselines
+    python bench/generation_bench.py multi30k --beams 4 --run-dir <run>   # report (and re-plot) a finished run
 """
 
 from __future__ import annotations
@@ -42,14 +43,18 @@ def run_experiment(name: str, overrides: list[str]) -> tuple[Path, float]:
 
 
 def learning_curve(run_dir: Path, metric: str) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-    """(step, training loss) and (step, validation metric) rows of the run's CSV log."""
+    """(step, training loss) and (step, validation metric) of the validations during training.
+
+    The re-validation of the best checkpoint after training (logged at the final step) is left out.
+    """
+    final_step = json.loads((run_dir / "metrics.json").read_text())["global_steps"]
     train, val = [], []
     with (run_dir / "logs" / "metrics.csv").open() as handle:
         for row in csv.DictReader(handle):
             if row.get("train/loss"):
                 train.append((int(row["step"]), float(row["train/loss"])))
-            if row.get(f"val/{metric}"):
-                val.append((int(row["step"]), float(row[f"val/{metric}"])))
+            if row.get(f"val/{metric}") and int(row["step"]) < final_step:
+                val.append((int(row["step"]) + 1, float(row[f"val/{metric}"])))  # after step+1 optimizer steps
     return train, val
 
 
@@ -62,7 +67,10 @@ def plot(run_dir: Path, name: str, metric: str, label: str, extra: dict[str, flo
 
     train, val = learning_curve(run_dir, metric)
     fig, loss_axis = plt.subplots(figsize=(7, 4))
-    loss_axis.plot(*zip(*train), color="tab:blue", alpha=0.8, label="training loss")
+    steps, losses = zip(*train)
+    smooth = [sum(losses[max(0, i - 4) : i + 1]) / len(losses[max(0, i - 4) : i + 1]) for i in range(len(losses))]
+    loss_axis.plot(steps, losses, color="tab:blue", alpha=0.3, label="training loss (logged batches)")
+    loss_axis.plot(steps, smooth, color="tab:blue", label="training loss (mean of 5 logs)")
     loss_axis.set_xlabel("optimizer step")
     loss_axis.set_ylabel("training loss (target tokens)", color="tab:blue")
     metric_axis = loss_axis.twinx()
@@ -122,13 +130,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", choices=["multi30k", "dialogsum", "lead"])
     parser.add_argument("--beams", type=int, default=0, help="also score beam search with this many beams (multi30k)")
+    parser.add_argument("--run-dir", type=Path, help="report on this finished run instead of training (reuses its bench_summary.json)")
     parser.add_argument("overrides", nargs="*", help="extra config overrides for the experiment")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     if args.which == "lead":
         print(json.dumps(lead_baselines(), indent=2))
         return
     experiment, metric, label = EXPERIMENTS[args.which]
-    run_dir, seconds = run_experiment(args.which, args.overrides)
+    previous: dict = {}
+    if args.run_dir:
+        run_dir = args.run_dir
+        previous = json.loads((run_dir / "bench_summary.json").read_text()) if (run_dir / "bench_summary.json").is_file() else {}
+        seconds = previous.get("wall_minutes", 0) * 60
+    else:
+        run_dir, seconds = run_experiment(args.which, args.overrides)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     summary = {
         "run_dir": str(run_dir),
@@ -143,9 +158,10 @@ def main() -> None:
     extra = None
     if args.which == "dialogsum":
         summary["lead_baselines"] = lead_baselines()
-        extra = {f"{k} {label}": v["rougeLsum"] for k, v in summary["lead_baselines"].items()}
+        extra = {f"{k} {label}": v["rougeLsum"] for k, v in summary["lead_baselines"].items() if k != "lead-3"}
     if args.which == "multi30k" and args.beams:
-        summary[f"beam{args.beams}_bleu"] = round(beam_bleu(run_dir, args.beams), 2)
+        key = f"beam{args.beams}_bleu"
+        summary[key] = previous[key] if key in previous else round(beam_bleu(run_dir, args.beams), 2)
     summary["plot"] = str(plot(run_dir, args.which, metric, label, extra))
     (run_dir / "bench_summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
