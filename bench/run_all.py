@@ -31,6 +31,10 @@ RESULTS = BENCH_DIR / "results"
 PLOT = BENCH_DIR / "throughput.png"
 REPORT = BENCH_DIR / "RESULTS.md"
 TRAINER_CONFIGS = ("hf-trainer", "hf-trainer-grouped", "hf-trainer-grouped-workers1")
+# MiniLM: the default four, the same three under bf16 autocast (this CPU has AMX-BF16), and
+# glmtasks with torch's for-loop AdamW (what the fused CPU kernel bought, bench/optimizations.md).
+MINILM_CONFIGS = ("glmtasks", "hf-trainer", "hf-trainer-grouped", "plain", "glmtasks-bf16", "hf-trainer-grouped-bf16",
+                  "plain-bf16", "glmtasks-forloop-adamw")
 
 
 def step(args: list[str]) -> None:
@@ -78,6 +82,10 @@ def train_section(data: dict, title: str) -> tuple[list[str], dict]:
             ratios["glmtasks / Trainer default"] = (g / trainers["hf-trainer"], "hf-trainer")
     if g and "plain" in s:
         ratios["glmtasks / plain loop"] = (g / s["plain"]["train_samples_per_second"]["median"], "plain")
+    b = s.get("glmtasks-bf16", {}).get("train_samples_per_second", {}).get("median")
+    for other in ("hf-trainer-grouped-bf16", "plain-bf16"):
+        if b and other in s:
+            ratios[f"glmtasks-bf16 / {other}"] = (b / s[other]["train_samples_per_second"]["median"], other)
     if ratios:
         lines += ["", "Ratios of median train samples/s: " + "; ".join(f"**{k}** ({ref}) = {v:.2f}" for k, (v, ref) in ratios.items()) + "."]
     max_foreign = max(v.get("foreign_cpu_share_max", 0) for v in s.values())
@@ -136,8 +144,8 @@ def report(total_seconds) -> None:
         "step (data loading and collation included; evaluation, checkpoint writing, model loading and tokenization "
         "excluded, the same rule in all three). *Real tokens* are non-padding tokens. *Peak RSS* is the process's "
         "maximum resident set (`wait4`). *Process s* is the wall time of the whole process: imports, model load, "
-        "tokenization, training, evaluation and, for glmtasks, its checkpoints, the re-evaluation of the best "
-        "checkpoint, test predictions and export.",
+        "tokenization, training, evaluation and, for glmtasks, its checkpoints, the test-split evaluation, test "
+        "predictions and export (the best checkpoint is reloaded and re-validated only when it is not the final weights).",
         "",
         "## 1. Training throughput",
         "",
@@ -237,7 +245,7 @@ def main() -> None:
         if "data_prep" not in skip:
             step(["data_prep.py", *reps])
         if "minilm" not in skip:
-            step(["train_throughput.py", "--model", "minilm", *reps])
+            step(["train_throughput.py", "--model", "minilm", "--configs", ",".join(MINILM_CONFIGS), *reps])
         if "glm-tiny" not in skip:
             step(["train_throughput.py", "--model", "glm-tiny", *reps])
         if "predict" not in skip:
