@@ -43,8 +43,19 @@ class TaskModule(L.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         out = self.head(batch)
-        self.log("train/loss", out.loss, prog_bar=True, batch_size=len(batch["index"]))
+        if self._is_logging_step():
+            self.log("train/loss", out.loss, prog_bar=True, batch_size=len(batch["index"]))
         return out.loss
+
+    def _is_logging_step(self) -> bool:
+        """Whether Lightning writes step metrics after this step (every ``trainer.log_every_n_steps``).
+
+        ``self.log`` costs about a millisecond per call on the CPU (it moves Lightning's result
+        collection each time), 4-5% of a small model's step; the logged curve and the progress
+        bar's last value are the same when the loss is logged only on the steps that are written.
+        """
+        connector = getattr(self._trainer, "_logger_connector", None)
+        return connector is None or bool(connector.should_update_logs)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val", self.val_metrics)

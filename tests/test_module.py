@@ -71,3 +71,28 @@ def test_gradients_are_clipped_with_the_fused_cpu_optimizer(precision):
     assert trainer.optimizers[0].defaults["fused"] is True
     assert len(recorder.norms) == 6
     assert max(recorder.norms) == pytest.approx(0.5, rel=1e-3)  # inputs of scale 100 give far larger raw norms
+
+
+class LossRecorder(L.Callback):
+    def __init__(self):
+        self.losses = []
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        self.losses.append(float(outputs["loss"]))
+
+
+def test_the_training_loss_is_logged_on_exactly_the_steps_lightning_writes(tmp_path):
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    module = TaskModule(RegressionHead(), {}, OptimizerConfig(lr=1e-3), SchedulerConfig(name="constant", warmup_steps=0))
+    recorder = LossRecorder()
+    trainer = L.Trainer(accelerator="cpu", max_epochs=1, log_every_n_steps=2, callbacks=[recorder],
+                        logger=CSVLogger(tmp_path, name="logs", version=""), enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(module, train_dataloaders=batches(6))
+    with (tmp_path / "logs" / "metrics.csv").open() as handle:
+        logged = {int(row["step"]): float(row["train/loss"]) for row in csv.DictReader(handle) if row.get("train/loss")}
+    assert sorted(logged) == [1, 3, 5]
+    assert [logged[step] for step in (1, 3, 5)] == pytest.approx([recorder.losses[i] for i in (1, 3, 5)])

@@ -180,9 +180,10 @@ class ClassificationDataModule(L.LightningDataModule):
     def training_texts(self) -> Iterator[str]:
         """Raw training texts (and second texts), for training a from-scratch tokenizer."""
         train = self._require_train()
-        yield from train[self.config.text_column]
-        if self.config.text_pair_column:
-            yield from train[self.config.text_pair_column]
+        columns = [c for c in (self.config.text_column, self.config.text_pair_column) if c]
+        for column in columns:  # in slices: row by row, datasets costs ~60 us per text
+            for batch in train.select_columns([column]).iter(batch_size=1000):
+                yield from batch[column]
 
     def set_tokenizer(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
