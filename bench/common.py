@@ -71,7 +71,21 @@ WORKLOADS = {
 }
 
 
+def implementation_parser(doc: Optional[str]) -> "argparse.ArgumentParser":
+    """The options every training implementation takes (``--model``, ``--train-samples``,
+    ``--max-steps``, ``--out``); each script adds its own."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="minilm", choices=sorted(WORKLOADS))
+    parser.add_argument("--train-samples", type=int, help="override the workload's subset size")
+    parser.add_argument("--max-steps", type=int, help="stop early (smoke tests)")
+    parser.add_argument("--out", help="where to write the result JSON")
+    return parser
+
+
 def workload_from_args(argv_model: str, train_samples: Optional[int] = None) -> Workload:
+    """The named workload, with its subset size overridden when given."""
     w = Workload(**{k: v for k, v in asdict(WORKLOADS[argv_model]).items()})
     if train_samples:
         w.train_samples = train_samples

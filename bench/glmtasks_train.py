@@ -12,7 +12,6 @@ counts real and padded tokens.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import now, pin_threads, workload_from_args, write_result  # noqa: E402
+from common import implementation_parser, now, pin_threads, workload_from_args, write_result  # noqa: E402
 
 
 def overrides_for(w, output_dir: str, max_steps=None) -> list[str]:
@@ -38,12 +37,8 @@ def overrides_for(w, output_dir: str, max_steps=None) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="minilm")
-    parser.add_argument("--train-samples", type=int)
-    parser.add_argument("--max-steps", type=int, help="stop early (smoke tests)")
+    parser = implementation_parser(__doc__)
     parser.add_argument("--label", default="glmtasks", help="name of this configuration in the results")
-    parser.add_argument("--out")
     parser.add_argument("extra", nargs="*", help="extra glmtasks overrides (after --)")
     args = parser.parse_args()
     started = now()

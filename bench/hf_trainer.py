@@ -12,27 +12,22 @@ dev set afterwards).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import load_model, load_sst2, load_tokenizer, now, pin_threads, real_tokens, workload_from_args, write_result  # noqa: E402
+from common import implementation_parser, load_model, load_sst2, load_tokenizer, now, pin_threads, real_tokens, workload_from_args, write_result  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="minilm")
-    parser.add_argument("--train-samples", type=int)
+    parser = implementation_parser(__doc__)
     parser.add_argument("--group-by-length", action="store_true", help='train_sampling_strategy="group_by_length"')
     parser.add_argument("--workers", type=int, default=0, help="dataloader_num_workers")
     parser.add_argument("--optim", default=None, help="TrainingArguments.optim (default: the Trainer's default)")
     parser.add_argument("--bf16", action="store_true", help="bf16=True (CPU autocast)")
     parser.add_argument("--compile", action="store_true", help="torch_compile=True")
-    parser.add_argument("--max-steps", type=int, help="stop early (smoke tests)")
-    parser.add_argument("--out")
     args = parser.parse_args()
     started = now()
 

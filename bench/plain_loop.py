@@ -11,7 +11,6 @@ linear warmup/decay, gradient clipping, dropout on. Then the full dev set is sco
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -19,20 +18,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    linear_warmup_lambda, load_model, load_sst2, load_tokenizer, now, optimizer_groups, pin_threads,
+    implementation_parser, linear_warmup_lambda, load_model, load_sst2, load_tokenizer, now, optimizer_groups, pin_threads,
     real_tokens, workload_from_args, write_result,
 )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="minilm")
-    parser.add_argument("--train-samples", type=int)
+    parser = implementation_parser(__doc__)
     parser.add_argument("--no-group", action="store_true", help="random batches instead of length-grouped ones")
     parser.add_argument("--optim-impl", default="fused", choices=["fused", "foreach", "forloop"])
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CPU AMX) in forward")
-    parser.add_argument("--max-steps", type=int, help="stop early (smoke tests)")
-    parser.add_argument("--out")
     args = parser.parse_args()
     started = now()
 
