@@ -555,7 +555,8 @@ class ConditionalGenerationHead(torch.nn.Module):
         )
         if self.training or "references" not in batch:
             return HeadOutput(loss=loss)
-        return HeadOutput(loss=loss, metric_inputs=(self.generate(batch), batch["references"]))
+        hypotheses = self.generate(batch)
+        return HeadOutput(loss=loss, metric_inputs=(hypotheses, batch["references"]), predictions=lambda: self._records(batch, hypotheses))
 
     # -- generation -----------------------------------------------------------------------
     @torch.no_grad()
@@ -570,7 +571,11 @@ class ConditionalGenerationHead(torch.nn.Module):
 
     def predict(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
         """``{"index", "hypothesis"}`` per example (the writer adds source and references)."""
-        return [{"index": int(i), "hypothesis": text} for i, text in zip(batch["index"], self.generate(batch))]
+        return self._records(batch, self.generate(batch))
+
+    @staticmethod
+    def _records(batch: dict[str, Any], hypotheses: list[str]) -> list[dict[str, Any]]:
+        return [{"index": int(i), "hypothesis": text} for i, text in zip(batch["index"], hypotheses)]
 
     def save_pretrained(self, directory: Path) -> None:
         """Model with its generation_config, and the tokenizer (left padding for decoder-only models).

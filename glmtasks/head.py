@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Protocol, runtime_checkable
+from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 import torch
 
@@ -22,10 +22,17 @@ class HeadOutput:
         loss: scalar training loss (None when the batch has no targets).
         metric_inputs: positional arguments for every metric's ``update`` (for
             classification ``(predicted_ids, gold_ids)``).
+        predictions: optional; in evaluation, a function returning the records that
+            ``predict(batch)`` would return, built from this forward's outputs. When a head
+            gives it, a training run writes the test split's predictions during the test
+            pass instead of running the model over the test split a second time (for a
+            generation task, a whole second decoding pass). It is called only when the
+            records are wanted, so building them costs nothing otherwise.
     """
 
     loss: Optional[torch.Tensor]
     metric_inputs: tuple = ()
+    predictions: Optional[Callable[[], list[dict[str, Any]]]] = None
 
 
 @runtime_checkable
@@ -33,7 +40,7 @@ class TaskHead(Protocol):
     """What :class:`glmtasks.module.TaskModule` needs from a head."""
 
     def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
-        """Loss and metric inputs for a batch (training, validation and test)."""
+        """Loss and metric inputs for a batch (training, validation and test), and optionally its prediction records."""
 
     def predict(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
         """One JSON-serializable record per example, each with the batch's ``index``."""

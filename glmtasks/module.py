@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 import lightning as L
 import torch
 from torchmetrics import MeanMetric, Metric
 
 from glmtasks.config import OptimizerConfig, SchedulerConfig
+from glmtasks.head import HeadOutput
 from glmtasks.optim import build_optimizer, build_scheduler
 
 
@@ -60,15 +61,18 @@ class TaskModule(L.LightningModule):
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val", self.val_metrics)
 
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "test", self.test_metrics)
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> Optional[Callable[[], list[dict[str, Any]]]]:
+        """Score the batch; returns the head's prediction builder (if it has one), which
+        :class:`glmtasks.trainer.JsonlPredictionWriter` calls to write test predictions."""
+        return self._evaluate(batch, "test", self.test_metrics).predictions
 
-    def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: torch.nn.ModuleDict) -> None:
+    def _evaluate(self, batch: dict[str, torch.Tensor], stage: str, metrics: torch.nn.ModuleDict) -> HeadOutput:
         out = self.head(batch)
         if out.loss is not None:
             self.eval_losses[stage].update(out.loss.detach(), weight=len(batch["index"]))
         for metric in metrics.values():
             metric.update(*out.metric_inputs)
+        return out
 
     def on_validation_epoch_end(self) -> None:
         self._log_metrics("val", self.val_metrics)

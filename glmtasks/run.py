@@ -205,7 +205,12 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     module = TaskModule(head, _make_metrics(registry, task, datamodule.task_info), config.optimizer, config.scheduler)
 
     run_dir = resume_dir or prepare_run_dir(config)
-    writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record("test", index))
+    # Predictions of the test split are written during the test pass when the head can build
+    # them from its evaluation forward; a predict_file needs a predict pass of its own.
+    predict_split = "predict" if config.data.get("predict_file") else "test"
+    writer = JsonlPredictionWriter(
+        run_dir / "predictions.jsonl", lambda index: datamodule.example_record(predict_split, index), from_test=predict_split == "test"
+    )
     trainer = build_trainer(config, run_dir, task.monitor, task.mode, extra_callbacks=[writer])
     if trainer.is_global_zero and resume_dir is None:
         _write_config(config, run_dir)
@@ -224,7 +229,8 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         val = _scalars(trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False))
         weights = best
     test = _scalars(trainer.test(module, datamodule=datamodule, ckpt_path=weights, verbose=False))
-    trainer.predict(module, dataloaders=datamodule.predict_dataloader(), ckpt_path=weights, return_predictions=False)
+    if not writer.complete:
+        trainer.predict(module, dataloaders=datamodule.predict_dataloader(), ckpt_path=weights, return_predictions=False)
 
     result = {
         "task": task.spec.name,

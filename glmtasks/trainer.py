@@ -18,38 +18,79 @@ class JsonlPredictionWriter(BasePredictionWriter):
 
     Each rank writes its own part file; rank 0 merges them in example order at the end.
     ``describe(index)`` adds the example's own fields (text, gold label) to each line.
+
+    With ``from_test`` it also takes the records of a test pass: ``test_step`` returns the
+    head's :attr:`~glmtasks.head.HeadOutput.predictions` builder, so the test split is
+    scored and predicted with one forward (or one decoding) per batch. If any batch of the
+    pass has no builder (a head without one), the parts are dropped and :attr:`complete`
+    stays False: the caller then runs a predict pass.
     """
 
-    def __init__(self, path: Path, describe):
+    def __init__(self, path: Path, describe, from_test: bool = False):
         super().__init__(write_interval="batch")
         self.path = path
         self.describe = describe
+        self.from_test = from_test
+        self.complete = False
+        """Whether the last test pass wrote every test prediction (only with ``from_test``)."""
         self._file = None
+        self._missing = False
 
     def _part(self, trainer: L.Trainer) -> Path:
         return self.path.with_name(f"{self.path.stem}.rank{trainer.global_rank}.jsonl")
 
-    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def _open(self, trainer: L.Trainer) -> None:
         self._file = self._part(trainer).open("w", encoding="utf-8")
 
-    def write_on_batch_end(self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0):
-        for record in prediction:
+    def _write(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
             line = {**self.describe(int(record["index"])), **record}
             self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
         self._file.flush()
 
-    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def _finish(self, trainer: L.Trainer, keep: bool) -> None:
+        """Close this rank's part; rank 0 merges all parts into ``path`` (or, unless ``keep``, deletes them)."""
         self._file.close()
         trainer.strategy.barrier()
-        if trainer.is_global_zero:
-            parts = sorted(self.path.parent.glob(f"{self.path.stem}.rank*.jsonl"))
+        if not trainer.is_global_zero:
+            return
+        parts = sorted(self.path.parent.glob(f"{self.path.stem}.rank*.jsonl"))
+        if keep:
             lines = [json.loads(line) for part in parts for line in part.read_text(encoding="utf-8").splitlines()]
             lines.sort(key=lambda r: r["index"])
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), encoding="utf-8")
             tmp.replace(self.path)
-            for part in parts:
-                part.unlink()
+        for part in parts:
+            part.unlink()
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._open(trainer)
+
+    def write_on_batch_end(self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0):
+        self._write(prediction)
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._finish(trainer, keep=True)
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.from_test:
+            self.complete, self._missing = False, False
+            self._open(trainer)
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if not self.from_test or self._missing:
+            return
+        if callable(outputs):
+            self._write(outputs())
+        else:
+            self._missing = True
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.from_test:
+            missing = trainer.strategy.reduce_boolean_decision(self._missing, all=False) if trainer.world_size > 1 else self._missing
+            self.complete = not missing
+            self._finish(trainer, keep=self.complete)
 
 
 class FiniteLossCheck(Callback):

@@ -78,3 +78,15 @@ def test_require_columns_lists_the_columns_there_are(tmp_path):
     dataset = read_table(tmp_path / "a.csv", "train_file")
     with pytest.raises(DataError, match=r"column 'text' \(data.text_column\) not found in a.csv; its columns are sentence, label"):
         require_columns(dataset, {"text_column": "text"}, "a.csv")
+
+
+def test_pad_rows_keeps_the_dtype_torch_would_infer_and_pads_either_side():
+    from glmtasks.data import pad_rows
+
+    ints = pad_rows([[1, 2, 3], [], [4]], pad=-1)
+    assert ints.dtype == torch.int64 and ints.tolist() == [[1, 2, 3], [-1, -1, -1], [4, -1, -1]]
+    assert pad_rows([[1, 2], [3]], pad=0, side="left").tolist() == [[1, 2], [0, 3]]
+    floats = pad_rows([[0.5], [0.25, 1.0]], pad=0)
+    assert floats.dtype == torch.float32 and floats.tolist() == [[0.5, 0.0], [0.25, 1.0]]
+    assert pad_rows([[True], [False, True]], pad=False).dtype == torch.bool
+    assert pad_rows([(7, 8), (9,)], pad=0).tolist() == [[7, 8], [9, 0]], "tuples too"

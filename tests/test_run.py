@@ -136,3 +136,19 @@ def test_data_errors_exit_2_with_one_line(files, run_cli, case, expected):
 )
 def test_config_errors_exit_2_with_one_line(run_cli, args, expected):
     assert expected in one_line_error(run_cli(*args))
+
+
+def test_test_predictions_come_from_the_test_pass_without_a_second_pass(tmp_path, monkeypatch):
+    import lightning as L
+    from omegaconf import OmegaConf
+
+    from glmtasks.cli import compose, validate
+    from glmtasks.run import train
+
+    passes = []
+    monkeypatch.setattr(L.Trainer, "predict", lambda self, *a, **k: passes.append("predict"))
+    config = validate(OmegaConf.to_container(compose(["task=sentiment", *TINY, *SMALL_DEMO, f"paths.output_dir={tmp_path}"]), resolve=True))
+    result = train(config)
+    lines = [json.loads(line) for line in (tmp_path / result["run_dir"] / "predictions.jsonl").read_text().splitlines()]
+    assert passes == [] and [line["index"] for line in lines] == list(range(64))
+    assert sum(line["prediction"] == line["label"] for line in lines) / 64 == pytest.approx(result["test"]["test/accuracy"])

@@ -45,3 +45,48 @@ def test_training_after_the_last_validation_means_the_best_is_not_current(tmp_pa
                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
     trainer.fit(ScriptedScore([1.0, 2.0, 3.0]), train_dataloaders=data, val_dataloaders=data)
     assert trainer.global_step == 5 and not best_is_current(trainer)
+
+
+class ScoresAndPredicts(L.LightningModule):
+    """test_step returns a prediction builder (or None for the batches listed in ``without``)."""
+
+    def __init__(self, without=()):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+        self.without = set(without)
+
+    def test_step(self, batch, batch_idx):
+        if batch_idx in self.without:
+            return None
+        start = batch_idx * 4
+        return lambda: [{"index": start + i, "value": round(float(v), 4)} for i, v in enumerate(self.linear(batch).squeeze(-1))]
+
+
+def run_test_pass(tmp_path, module, previous=None):
+    from glmtasks.trainer import JsonlPredictionWriter
+
+    path = tmp_path / "predictions.jsonl"
+    if previous is not None:
+        path.write_text(previous)
+    writer = JsonlPredictionWriter(path, lambda index: {"text": f"example {index}"}, from_test=True)
+    trainer = L.Trainer(callbacks=[writer], logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.test(module, dataloaders=torch.utils.data.DataLoader(torch.randn(10, 2), batch_size=4), verbose=False)
+    return writer, path
+
+
+def test_the_test_pass_writes_predictions_when_every_batch_builds_them(tmp_path):
+    import json
+
+    module = ScoresAndPredicts()
+    writer, path = run_test_pass(tmp_path, module)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert writer.complete and [line["index"] for line in lines] == list(range(10))
+    assert lines[3]["text"] == "example 3"
+    assert not list(tmp_path.glob("*.rank*.jsonl")), "part files are merged away"
+
+
+def test_a_batch_without_predictions_leaves_the_file_to_a_predict_pass(tmp_path):
+    writer, path = run_test_pass(tmp_path, ScoresAndPredicts(without={1}), previous="kept\n")
+    assert not writer.complete
+    assert path.read_text() == "kept\n", "an incomplete test pass writes nothing"
+    assert not list(tmp_path.glob("*.rank*.jsonl"))

@@ -34,18 +34,22 @@ class SequenceClassificationHead(torch.nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
         logits = self._logits(batch)
+        predictions = None if self.training else (lambda: self._records(logits.detach(), batch["index"]))
         if "labels" not in batch:
-            return HeadOutput(loss=None)
+            return HeadOutput(loss=None, predictions=predictions)
         loss = torch.nn.functional.cross_entropy(logits.float(), batch["labels"])
-        return HeadOutput(loss=loss, metric_inputs=(logits.argmax(-1), batch["labels"]))
+        return HeadOutput(loss=loss, metric_inputs=(logits.argmax(-1), batch["labels"]), predictions=predictions)
 
     @torch.inference_mode()
     def predict(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
-        probabilities = self._logits(batch).float().softmax(-1)  # (B, num_labels)
-        scores, ids = probabilities.max(-1)
+        return self._records(self._logits(batch), batch["index"])
+
+    def _records(self, logits: torch.Tensor, indices: torch.Tensor) -> list[dict[str, Any]]:
+        """The most likely label of each example, with its probability."""
+        scores, ids = logits.float().softmax(-1).max(-1)  # (B,), (B,)
         return [
             {"index": int(i), "prediction": self.labels[int(label)], "score": round(float(score), 6)}
-            for i, label, score in zip(batch["index"], ids, scores)
+            for i, label, score in zip(indices, ids, scores)
         ]
 
     def save_pretrained(self, directory: Path) -> None:

@@ -63,22 +63,24 @@ class TokenClassificationHead(torch.nn.Module):
             loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), batch["labels"].flatten(), ignore_index=-100)
         if self.training:
             return HeadOutput(loss=loss)
-        return HeadOutput(loss=loss, metric_inputs=(self._spans(logits, batch), batch["spans"]))
+        spans = self._spans(logits, batch)
+        return HeadOutput(loss=loss, metric_inputs=(spans, batch["spans"]), predictions=lambda: self._records(batch, spans))
 
     @torch.inference_mode()
     def predict(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
         """Per sentence: predicted tags (in the data's scheme), entities, and the sentence with entities marked."""
-        records = []
-        for index, words, spans in zip(batch["index"].tolist(), batch["words"], self._spans(self._logits(batch), batch)):
-            records.append(
-                {
-                    "index": index,
-                    "tags": spans_to_tags(spans, len(words), self.tag_scheme),
-                    "entities": [{"text": " ".join(words[s:e]), "type": t, "start": s, "end": e} for t, s, e in spans],
-                    "marked": mark_entities(words, spans),
-                }
-            )
-        return records
+        return self._records(batch, self._spans(self._logits(batch), batch))
+
+    def _records(self, batch: dict[str, Any], predicted: list[list[tuple[str, int, int]]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "index": index,
+                "tags": spans_to_tags(spans, len(words), self.tag_scheme),
+                "entities": [{"text": " ".join(words[s:e]), "type": t, "start": s, "end": e} for t, s, e in spans],
+                "marked": mark_entities(words, spans),
+            }
+            for index, words, spans in zip(batch["index"].tolist(), batch["words"], predicted)
+        ]
 
     def save_pretrained(self, directory: Path) -> None:
         """Model (with ``id2label``) and tokenizer: loads with ``AutoModelForTokenClassification``."""

@@ -112,15 +112,20 @@ class PretrainHead(torch.nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
         """Mean NLL per target token; metrics get ``(nll_sum, token_count)``."""
-        nll, _, count = self._token_nll(batch)
+        nll, rows, count = self._token_nll(batch)
         total = nll.sum()
         loss = total / count.clamp(min=1)
-        return HeadOutput(loss=loss, metric_inputs=(total.detach(), count))
+        predictions = None if self.training else (lambda: self._records(batch, nll.detach(), rows))
+        return HeadOutput(loss=loss, metric_inputs=(total.detach(), count), predictions=predictions)
 
     @torch.inference_mode()
     def predict(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
         """Per example: summed NLL of its targets, their number, and its perplexity."""
         nll, rows, _ = self._token_nll(batch)
+        return self._records(batch, nll, rows)
+
+    @staticmethod
+    def _records(batch: dict[str, torch.Tensor], nll: torch.Tensor, rows: torch.Tensor) -> list[dict[str, Any]]:
         size = batch["input_ids"].shape[0]
         sums = torch.zeros(size, dtype=torch.float64).index_add_(0, rows.cpu(), nll.double().cpu())  # (B,)
         counts = torch.bincount(rows.cpu(), minlength=size)  # (B,)
