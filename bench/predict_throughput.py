@@ -11,8 +11,12 @@ its own process, repetitions interleaved, on a quiet machine:
   (tokenization, the prediction loop and writing the file).
 * pipeline: ``pipeline("text-classification", model=<export>)`` called once on the list of
   texts, with the pipeline's default ``batch_size`` (1) and with ``batch_size=64``; timed: that call.
+* in bfloat16 (this CPU has AMX-BF16): glmtasks with ``trainer.precision=bf16-mixed`` (autocast),
+  the pipeline with ``dtype=torch.bfloat16`` and ``batch_size=64``.
 
-Both also report the wall time of the whole process (imports, model load, reading inputs).
+Both also report the wall time of the whole process (imports, model load, reading inputs) and
+the accuracy of their predictions for the 872 distinct dev sentences (the numerics must not
+buy the speed).
 
     python bench/predict_throughput.py --reps 3 [--export outputs/sentiment/<run>/export]
 """
@@ -42,21 +46,29 @@ def make_inputs(path: Path) -> int:
     return len(sentences) * REPEAT
 
 
-def run_pipeline(export: str, inputs: str, batch_size: int, out: str) -> None:
+def dev_accuracy(predicted_labels: list[str]) -> float:
+    """Accuracy of the first 872 predictions (the dev sentences in order) against the SST-2 dev labels."""
+    lines = (shared_data() / "sst2" / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    gold = [{"0": "negative", "1": "positive"}[line.split("\t")[1].strip()] for line in lines if line.strip()]
+    return round(sum(p == g for p, g in zip(predicted_labels, gold)) / len(gold), 4)
+
+
+def run_pipeline(export: str, inputs: str, batch_size: int, bf16: bool, out: str) -> None:
     """One pipeline process: read the inputs, build the pipeline, classify every text."""
     started = now()
     pin_threads()
+    import torch
     from transformers import pipeline
 
     texts = [line for line in Path(inputs).read_text(encoding="utf-8").splitlines()[1:]]
-    classifier = pipeline("text-classification", model=export, device="cpu")
+    classifier = pipeline("text-classification", model=export, device="cpu", dtype=torch.bfloat16 if bf16 else torch.float32)
     t0 = now()
     results = classifier(texts, batch_size=batch_size, truncation=True, max_length=128)
     seconds = now() - t0
     assert len(results) == len(texts)
-    write_result(out, {"impl": f"pipeline-batch{batch_size}", "texts": len(texts), "predict_seconds": round(seconds, 3),
-                       "predict_samples_per_second": round(len(texts) / seconds, 2),
-                       "setup_seconds": round(t0 - started, 3)})
+    write_result(out, {"impl": f"pipeline-batch{batch_size}" + ("-bf16" if bf16 else ""), "texts": len(texts),
+                       "predict_seconds": round(seconds, 3), "predict_samples_per_second": round(len(texts) / seconds, 2),
+                       "dev_accuracy": dev_accuracy([r["label"] for r in results]), "setup_seconds": round(t0 - started, 3)})
 
 
 def train_export(work: Path) -> str:
@@ -81,9 +93,10 @@ def main() -> None:
     parser.add_argument("--impl", help=argparse.SUPPRESS)  # internal: run one pipeline process
     parser.add_argument("--inputs", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bf16", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.impl == "pipeline":
-        run_pipeline(args.export, args.inputs, args.batch_size, args.out)
+        run_pipeline(args.export, args.inputs, args.batch_size, args.bf16, args.out)
         return
 
     started = time.time()
@@ -94,31 +107,39 @@ def main() -> None:
         export = args.export or train_export(work / "train")
         inputs = work / "inputs.tsv"
         count = make_inputs(inputs)
-        configs = {"glmtasks": None, **{f"pipeline-batch{b}": int(b) for b in args.pipeline_batch_sizes.split(",")}}
+        configs = {
+            "glmtasks": {"precision": "32-true"},
+            **{f"pipeline-batch{b}": {"batch": int(b), "bf16": False} for b in args.pipeline_batch_sizes.split(",")},
+            "glmtasks-bf16": {"precision": "bf16-mixed"},
+            "pipeline-batch64-bf16": {"batch": 64, "bf16": True},
+        }
         runs: dict[str, list] = {name: [] for name in configs}
         commands = {}
         for rep in range(args.reps):
-            for name, batch in configs.items():
+            for name, spec in configs.items():
                 result_file = logs / f"predict_{name}_rep{rep}.json"
-                if batch is None:
-                    run_dir = work / f"predict-{rep}"
+                if "precision" in spec:
+                    run_dir = work / f"predict-{name}-{rep}"
                     cmd = [PY, "-m", "glmtasks", "mode=predict", "task=sentiment", "data=sst2", f"checkpoint={export}",
                            f"data.predict_file={inputs}", "data.train_file=null", "data.validation_file=null",
-                           "++data.max_length=128", f"hydra.run.dir={run_dir}"]
+                           "++data.max_length=128", f"trainer.precision={spec['precision']}", f"hydra.run.dir={run_dir}"]
                     commands[name] = " ".join(["python", *cmd[1:]])
                 else:
                     cmd = [PY, __file__, "--impl", "pipeline", "--export", export, "--inputs", str(inputs),
-                           "--batch-size", str(batch), "--out", str(result_file)]
-                    commands[name] = f"pipeline('text-classification', model=<export>)(texts, batch_size={batch}, truncation=True, max_length=128)"
+                           "--batch-size", str(spec["batch"]), "--out", str(result_file)] + (["--bf16"] if spec["bf16"] else [])
+                    commands[name] = (f"pipeline('text-classification', model=<export>{', dtype=torch.bfloat16' if spec['bf16'] else ''})"
+                                      f"(texts, batch_size={spec['batch']}, truncation=True, max_length=128)")
                 print(f"[{time.strftime('%H:%M:%S')}] predict {name} rep {rep + 1}/{args.reps}", flush=True)
                 measured = run_clean(cmd, logs / f"predict_{name}_rep{rep}.log", quiet=not args.no_wait)
                 if measured["returncode"] != 0:
                     raise SystemExit(f"{name} failed; see {logs}/predict_{name}_rep{rep}.log")
-                if batch is None:
+                if "precision" in spec:
                     metrics = json.loads((run_dir / "metrics.json").read_text())
                     assert metrics["predictions"] == count, metrics
-                    result = {"impl": "glmtasks", "texts": count, "predict_seconds": metrics["predict_seconds"],
-                              "predict_samples_per_second": round(count / metrics["predict_seconds"], 2)}
+                    labels = [json.loads(line)["prediction"] for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+                    result = {"impl": name, "texts": count, "predict_seconds": metrics["predict_seconds"],
+                              "predict_samples_per_second": round(count / metrics["predict_seconds"], 2),
+                              "dev_accuracy": dev_accuracy(labels)}
                 else:
                     result = json.loads(result_file.read_text())
                 result.update(measured, rep=rep,
@@ -130,7 +151,7 @@ def main() -> None:
     summary = {}
     for name, rs in runs.items():
         summary[name] = {key: {"median": median([r[key] for r in rs]), "min": min(r[key] for r in rs), "max": max(r[key] for r in rs)}
-                         for key in ("predict_samples_per_second", "process_seconds", "process_samples_per_second", "peak_rss_mb")}
+                         for key in ("predict_samples_per_second", "process_seconds", "process_samples_per_second", "peak_rss_mb", "dev_accuracy")}
     payload = {"texts": count, "inputs": f"SST-2 dev sentences x {REPEAT}", "export": "given" if args.export else
                "MiniLM trained by glmtasks on 2,000 SST-2 sentences, 1 epoch", "reps": args.reps, "commands": commands,
                "runs": runs, "summary": summary, "driver_seconds": round(time.time() - started, 1)}

@@ -392,8 +392,8 @@ def predict(config: RunConfig, registry: Optional[Registry] = None) -> dict[str,
     split = "predict" if config.data.get("predict_file") else "test"
     writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(split, index))
     trainer = _inference_trainer(config, run_dir, [writer])
+    started = time.perf_counter()  # predict_seconds: tokenizing the inputs, the model, writing the file
     datamodule.setup("predict")
-    started = time.perf_counter()
     trainer.predict(module, dataloaders=datamodule.predict_dataloader(), return_predictions=False)
     seconds = time.perf_counter() - started
     count = sum(1 for _ in (run_dir / "predictions.jsonl").open(encoding="utf-8")) if trainer.is_global_zero else None
