@@ -96,18 +96,23 @@ class IntentSlotsHead(torch.nn.Module):
         where no word starts.
         """
         intent_logits, slot_logits = self.logits(batch)
+        # In evaluation, the records predict() would write, from this same forward: a training
+        # run then writes the test predictions during its test pass instead of a second pass.
+        predictions = None if self.training else (lambda: self._records(batch, intent_logits, slot_logits))
         if "intent_label" not in batch:
-            return HeadOutput(loss=None)
+            return HeadOutput(loss=None, predictions=predictions)
         intent_loss = torch.nn.functional.cross_entropy(intent_logits, batch["intent_label"])
         slot_loss = torch.nn.functional.cross_entropy(slot_logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=-100)
         loss = intent_loss + self.config.slot_loss_weight * slot_loss
         inputs = (intent_logits.argmax(-1), batch["intent_label"], slot_logits.argmax(-1), batch["labels"])
-        return HeadOutput(loss=loss, metric_inputs=inputs)
+        return HeadOutput(loss=loss, metric_inputs=inputs, predictions=predictions)
 
     @torch.inference_mode()
     def predict(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
         """Per example: predicted intent and its probability, a tag per word, and slot spans."""
-        intent_logits, slot_logits = self.logits(batch)
+        return self._records(batch, *self.logits(batch))
+
+    def _records(self, batch: dict[str, torch.Tensor], intent_logits: torch.Tensor, slot_logits: torch.Tensor) -> list[dict[str, Any]]:
         scores, intent_ids = intent_logits.softmax(-1).max(-1)  # (B,)
         tag_ids = slot_logits.argmax(-1)  # (B, T)
         records = []
