@@ -27,7 +27,9 @@ class HeadOutput:
             gives it, a training run writes the test split's predictions during the test
             pass instead of running the model over the test split a second time (for a
             generation task, a whole second decoding pass). It is called only when the
-            records are wanted, so building them costs nothing otherwise.
+            records are wanted, so building them costs nothing otherwise. Leave it None when
+            ``predict`` needs batches other than the test batches (extractive QA ranks answers
+            over all windows of a question).
     """
 
     loss: Optional[torch.Tensor]

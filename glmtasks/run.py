@@ -212,6 +212,8 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         run_dir / "predictions.jsonl", lambda index: datamodule.example_record(predict_split, index), from_test=predict_split == "test"
     )
     trainer = build_trainer(config, run_dir, task.monitor, task.mode, extra_callbacks=[writer])
+    # ``trainer.limit_test_batches`` must not shorten predictions.jsonl.
+    writer.from_test = writer.from_test and trainer.limit_test_batches == trainer.limit_predict_batches
     if trainer.is_global_zero and resume_dir is None:
         _write_config(config, run_dir)
         write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config))
@@ -392,7 +394,7 @@ def predict(config: RunConfig, registry: Optional[Registry] = None) -> dict[str,
     split = "predict" if config.data.get("predict_file") else "test"
     writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(split, index))
     trainer = _inference_trainer(config, run_dir, [writer])
-    started = time.perf_counter()  # predict_seconds: tokenizing the inputs, the model, writing the file
+    started = time.perf_counter()  # predict_seconds: tokenizing (every configured split), the model, writing the file
     datamodule.setup("predict")
     trainer.predict(module, dataloaders=datamodule.predict_dataloader(), return_predictions=False)
     seconds = time.perf_counter() - started

@@ -350,6 +350,16 @@ def _check_task(task, registry, config_dirs: Sequence[Path], data_overrides: dic
         eval_out = head(eval_batch)
     if not isinstance(eval_out, HeadOutput) or not isinstance(eval_out.metric_inputs, tuple) or not eval_out.metric_inputs:
         return problem(f"head '{head_spec.name}': HeadOutput.metric_inputs of a labelled batch must be a non-empty tuple")
+    if eval_out.predictions is not None:
+        try:
+            built, predicted = eval_out.predictions(), head.predict(eval_batch)
+        except Exception as exc:  # noqa: BLE001
+            return problem(f"head '{head_spec.name}': HeadOutput.predictions() or predict(batch) raised {type(exc).__name__}: {exc}")
+        if built != predicted:
+            return problem(
+                f"head '{head_spec.name}': HeadOutput.predictions() must return what predict(batch) returns for the same "
+                f"batch (the test pass writes them instead of a predict pass); first record {built[:1]!r} vs {predicted[:1]!r}"
+            )
     try:
         predictions = head.predict(predict_batch)
     except Exception as exc:  # noqa: BLE001

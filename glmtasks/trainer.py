@@ -49,12 +49,14 @@ class JsonlPredictionWriter(BasePredictionWriter):
         self._file.flush()
 
     def _finish(self, trainer: L.Trainer, keep: bool) -> None:
-        """Close this rank's part; rank 0 merges all parts into ``path`` (or, unless ``keep``, deletes them)."""
+        """Close this rank's part; rank 0 merges the parts of this run's ranks into ``path`` if
+        ``keep``, then deletes them (a part left by an earlier, larger run is not read)."""
         self._file.close()
         trainer.strategy.barrier()
         if not trainer.is_global_zero:
             return
-        parts = sorted(self.path.parent.glob(f"{self.path.stem}.rank*.jsonl"))
+        parts = [self.path.with_name(f"{self.path.stem}.rank{rank}.jsonl") for rank in range(trainer.world_size)]
+        parts = [part for part in parts if part.is_file()]
         if keep:
             lines = [json.loads(line) for part in parts for line in part.read_text(encoding="utf-8").splitlines()]
             lines.sort(key=lambda r: r["index"])

@@ -45,12 +45,13 @@ def test_length_grouped_batches_shard_across_ranks_with_equal_step_counts():
     assert len(seen) == len(set(seen)), "no example on two ranks"
 
 
-@pytest.mark.parametrize("size,world", [(10, 2), (11, 2), (7, 3), (1, 4), (0, 2)])
+@pytest.mark.parametrize("size,world", [(10, 2), (11, 2), (7, 3), (1, 4), (0, 2), (5, 4), (9, 4)])
 def test_eval_sharding_covers_each_example_exactly_once(size, world):
     lengths = [(i * 7) % 5 for i in range(size)]
     counts = Counter(i for r in range(world) for b in SortedEvalBatchSampler(lengths, 3, r, world) for i in b)
     assert sorted(counts) == list(range(size)) and set(counts.values()) <= {1}
-    assert sum(e - s for s, e in (shard_bounds(size, r, world) for r in range(world))) == size
+    sizes = [e - s for s, e in (shard_bounds(size, r, world) for r in range(world))]
+    assert sum(sizes) == size and max(sizes) - min(sizes) <= 1, "balanced: no rank idle while another has two more"
 
 
 def test_read_table_formats(tmp_path):
@@ -90,3 +91,8 @@ def test_pad_rows_keeps_the_dtype_torch_would_infer_and_pads_either_side():
     assert floats.dtype == torch.float32 and floats.tolist() == [[0.5, 0.0], [0.25, 1.0]]
     assert pad_rows([[True], [False, True]], pad=False).dtype == torch.bool
     assert pad_rows([(7, 8), (9,)], pad=0).tolist() == [[7, 8], [9, 0]], "tuples too"
+    mixed = pad_rows([[1], [2, 0.5]], pad=0)
+    assert mixed.dtype == torch.float32 and mixed.tolist() == [[1.0, 0.0], [2.0, 0.5]], "a float anywhere makes floats"
+    assert pad_rows([[], []], pad=0).dtype == torch.int64
+    with pytest.raises(TypeError, match="rows must hold numbers"):
+        pad_rows([["12"], ["7"]], pad=0)

@@ -152,3 +152,26 @@ def test_test_predictions_come_from_the_test_pass_without_a_second_pass(tmp_path
     lines = [json.loads(line) for line in (tmp_path / result["run_dir"] / "predictions.jsonl").read_text().splitlines()]
     assert passes == [] and [line["index"] for line in lines] == list(range(64))
     assert sum(line["prediction"] == line["label"] for line in lines) / 64 == pytest.approx(result["test"]["test/accuracy"])
+
+
+def test_a_predict_file_or_a_limited_test_pass_gets_its_own_predict_pass(tmp_path, monkeypatch):
+    import lightning as L
+    from omegaconf import OmegaConf
+
+    from glmtasks.cli import compose, validate
+    from glmtasks.run import train
+
+    passes, original = [], L.Trainer.predict
+    monkeypatch.setattr(L.Trainer, "predict", lambda self, *a, **k: passes.append("predict") or original(self, *a, **k))
+
+    def run(*overrides):
+        config = validate(OmegaConf.to_container(compose(["task=sentiment", *TINY, *SMALL_DEMO, *overrides]), resolve=True))
+        result = train(config)
+        return [json.loads(line) for line in (tmp_path / result["run_dir"] / "predictions.jsonl").read_text().splitlines()]
+
+    inputs = tmp_path / "inputs.tsv"
+    inputs.write_text("text\na great and moving film\na dull mess\n")
+    lines = run(f"data.predict_file={inputs}", f"paths.output_dir={tmp_path / 'a'}")
+    assert passes == ["predict"] and [line["text"] for line in lines] == ["a great and moving film", "a dull mess"]
+    lines = run("data.eval_batch_size=16", "+trainer.limit_test_batches=1", f"paths.output_dir={tmp_path / 'b'}")
+    assert passes == ["predict", "predict"] and [line["index"] for line in lines] == list(range(64))

@@ -101,6 +101,23 @@ def head_predicting_without_index(backbone, tokenizer, task_info, head_config):
     return head
 
 
+def head_whose_test_predictions_disagree(backbone, tokenizer, task_info, head_config):
+    """The built-in classification head, but the records built in the test pass flip every label."""
+    from glmtasks_classification.heads import make_sequence_classification_head
+
+    head = make_sequence_classification_head(backbone, tokenizer, task_info, head_config)
+    forward = head.forward
+
+    def flipped(batch):
+        out = forward(batch)
+        records = out.predictions
+        out.predictions = lambda: [{**r, "prediction": head.labels[1 - head.labels.index(r["prediction"])]} for r in records()]
+        return out
+
+    head.forward = flipped
+    return head
+
+
 def metric_logging_other_names(task_info):
     """A metric whose compute() returns a dict without the task's monitor name."""
     from torchmetrics import MeanMetric
@@ -120,9 +137,10 @@ def metric_logging_other_names(task_info):
     [
         (dict_returning_head, "accuracy", "head 'h'.forward must return glmtasks.head.HeadOutput, got dict"),
         (head_predicting_without_index, "accuracy", "head 'h'.predict must return one dict per example with its batch 'index'"),
+        (head_whose_test_predictions_disagree, "accuracy", "head 'h': HeadOutput.predictions() must return what predict(batch) returns"),
         ("glmtasks_classification.heads:make_sequence_classification_head", "renamed", "monitor 'renamed' is not among the logged metric values ['agreement']"),
     ],
-    ids=["forward-returns-dict", "predict-drops-index", "monitor-not-logged"],
+    ids=["forward-returns-dict", "predict-drops-index", "test-predictions-disagree", "monitor-not-logged"],
 )
 def test_broken_heads_and_metrics_are_caught_on_a_real_batch(tmp_path, head, metric, expected):
     config_dir = write_configs(tmp_path / "conf", "t", "\n".join(f"{k}: {v}" for k, v in SMALL_DEMO.items()))
@@ -149,3 +167,13 @@ def test_run_task_raises_with_the_cli_error(tmp_path):
         run_task("no_such_task", [], tmp_path)
     run = run_task("no_such_task", [], tmp_path, check=False)
     assert run.returncode == 2 and run.run_dir is None and run.metrics == {}
+
+
+@pytest.mark.parametrize(("plugin", "data"), [
+    ("glmtasks_ner.plugin", {"ner": {"demo_train_size": 32, "demo_eval_size": 8}}),
+    ("glmtasks_translation.plugin", {"translation": {"demo_train_size": 32, "demo_eval_size": 8}}),
+    ("glmtasks_summarization.plugin", {"summarization": {"demo_train_size": 32, "demo_eval_size": 8}}),
+])
+def test_builtin_plugins_pass_the_contract_their_test_predictions_included(plugin, data):
+    report = check_plugin(plugin, data=data)
+    assert not report.problems

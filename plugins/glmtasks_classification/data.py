@@ -94,6 +94,8 @@ class ClassificationDataModule(L.LightningDataModule):
             return splits
         if c.source == "hub":
             splits = self._load_hub()
+            if c.predict_file:  # inputs to predict are a local file whatever the source
+                splits["predict"] = read_table(c.predict_file, "predict_file", c.format)
         elif c.source == "files":
             splits = self._load_files()
         else:

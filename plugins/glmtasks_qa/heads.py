@@ -111,6 +111,8 @@ class SpanExtractionHead(torch.nn.Module):
             _span_text(batch, b, int(starts[b, 0]), int(ends[b, 0])) if torch.isfinite(scores[b, 0]) else ""
             for b in range(len(batch["context"]))
         ]
+        # No ``predictions`` builder: a prediction record ranks n-best candidates over all windows of
+        # a question, and test batches need not hold all of them; predict batches do.
         return HeadOutput(loss=loss, metric_inputs=(batch["index"], scores[:, 0], texts, batch["answers"]))
 
     @torch.inference_mode()
