@@ -25,8 +25,9 @@ Tokenize splits with :func:`map_once` (not ``Dataset.map`` directly), or build P
 features with :func:`compute_once`: a distributed run then tokenizes once, on rank 0, and
 the other ranks read the result.
 
-Batches are dicts of tensors and always carry ``"index"``: the example's position in its
-split, so predictions can be restored to the input order.
+Batches are dicts of tensors (and of lists with one entry per example, for fields such as
+words or reference texts that are not tensors) and always carry an ``"index"`` tensor: each
+example's position in its split, so predictions can be restored to the input order.
 """
 
 from __future__ import annotations

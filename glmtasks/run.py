@@ -212,8 +212,10 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         run_dir / "predictions.jsonl", lambda index: datamodule.example_record(predict_split, index), from_test=predict_split == "test"
     )
     trainer = build_trainer(config, run_dir, task.monitor, task.mode, extra_callbacks=[writer])
-    # ``trainer.limit_test_batches`` must not shorten predictions.jsonl.
-    writer.from_test = writer.from_test and trainer.limit_test_batches == trainer.limit_predict_batches
+    # Only a test pass over every batch can stand in for the predict pass (an int limit counts
+    # batches, a float is a fraction: 1 is one batch, 1.0 all of them).
+    limit = trainer.limit_test_batches
+    writer.from_test = writer.from_test and isinstance(limit, float) and limit == 1.0
     if trainer.is_global_zero and resume_dir is None:
         _write_config(config, run_dir)
         write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config))

@@ -310,9 +310,13 @@ def _check_task(task, registry, config_dirs: Sequence[Path], data_overrides: dic
     except Exception as exc:  # noqa: BLE001
         return problem(f"datamodule '{dm_spec.name}': tokenizing and batching raised {type(exc).__name__}: {exc}")
     for label, batch in (("train", train_batch), ("validation", eval_batch), ("predict", predict_batch)):
-        if not isinstance(batch, dict) or not all(isinstance(v, torch.Tensor) for v in batch.values()) or "index" not in batch:
+        size = len(batch["index"]) if isinstance(batch, dict) and isinstance(batch.get("index"), torch.Tensor) else None
+        if size is None or not all(isinstance(v, torch.Tensor) or (isinstance(v, list) and len(v) == size) for v in batch.values()):
             kinds = {k: type(v).__name__ for k, v in batch.items()} if isinstance(batch, dict) else type(batch).__name__
-            return problem(f"datamodule '{dm_spec.name}': a {label} batch must be a dict of tensors with 'index', got {kinds}")
+            return problem(
+                f"datamodule '{dm_spec.name}': a {label} batch must be a dict with an 'index' tensor and tensors or "
+                f"per-example lists as values, got {kinds}"
+            )
     try:
         record = datamodule.example_record("test", int(predict_batch["index"][0]))
     except Exception as exc:  # noqa: BLE001
@@ -350,16 +354,6 @@ def _check_task(task, registry, config_dirs: Sequence[Path], data_overrides: dic
         eval_out = head(eval_batch)
     if not isinstance(eval_out, HeadOutput) or not isinstance(eval_out.metric_inputs, tuple) or not eval_out.metric_inputs:
         return problem(f"head '{head_spec.name}': HeadOutput.metric_inputs of a labelled batch must be a non-empty tuple")
-    if eval_out.predictions is not None:
-        try:
-            built, predicted = eval_out.predictions(), head.predict(eval_batch)
-        except Exception as exc:  # noqa: BLE001
-            return problem(f"head '{head_spec.name}': HeadOutput.predictions() or predict(batch) raised {type(exc).__name__}: {exc}")
-        if built != predicted:
-            return problem(
-                f"head '{head_spec.name}': HeadOutput.predictions() must return what predict(batch) returns for the same "
-                f"batch (the test pass writes them instead of a predict pass); first record {built[:1]!r} vs {predicted[:1]!r}"
-            )
     try:
         predictions = head.predict(predict_batch)
     except Exception as exc:  # noqa: BLE001
@@ -371,6 +365,16 @@ def _check_task(task, registry, config_dirs: Sequence[Path], data_overrides: dic
     bad = [r for r in predictions if not _json_ok({**datamodule.example_record("test", int(r["index"])), **r})]
     if bad:
         return problem(f"head '{head_spec.name}'.predict record is not JSON-serializable: {bad[0]!r}")
+    if eval_out.predictions is not None:
+        try:
+            built, predicted = eval_out.predictions(), head.predict(eval_batch)
+        except Exception as exc:  # noqa: BLE001
+            return problem(f"head '{head_spec.name}': HeadOutput.predictions() or predict(batch) raised {type(exc).__name__}: {exc}")
+        if built != predicted:
+            return problem(
+                f"head '{head_spec.name}': HeadOutput.predictions() must return what predict(batch) returns for the same "
+                f"batch (the test pass writes them instead of a predict pass); first record {built[:1]!r} vs {predicted[:1]!r}"
+            )
     export = Path(tempfile.mkdtemp(prefix="glmtasks-check-"))
     try:
         head.save_pretrained(export)

@@ -173,5 +173,5 @@ def test_a_predict_file_or_a_limited_test_pass_gets_its_own_predict_pass(tmp_pat
     inputs.write_text("text\na great and moving film\na dull mess\n")
     lines = run(f"data.predict_file={inputs}", f"paths.output_dir={tmp_path / 'a'}")
     assert passes == ["predict"] and [line["text"] for line in lines] == ["a great and moving film", "a dull mess"]
-    lines = run("data.eval_batch_size=16", "+trainer.limit_test_batches=1", f"paths.output_dir={tmp_path / 'b'}")
+    lines = run("++data.eval_batch_size=16", "+trainer.limit_test_batches=1", f"paths.output_dir={tmp_path / 'b'}")
     assert passes == ["predict", "predict"] and [line["index"] for line in lines] == list(range(64))
