@@ -234,9 +234,9 @@ def pad_rows(rows: Sequence[Sequence[Any]], pad: Any, side: str = "right") -> to
 
     The dtype follows all the values: ``bool`` if all are booleans, ``float32`` if any is a
     float, else ``int64`` (also when every row is empty); anything else (strings, nested lists)
-    is refused. The values are
-    converted in one numpy call and scattered into the padded buffer, about 5x faster than
-    ``torch.tensor`` on padded nested lists, which walks every element as a Python sequence.
+    is refused. The values are converted in one numpy call and scattered into the padded
+    buffer, about 5x faster than ``torch.tensor`` on padded nested lists, which walks every
+    element as a Python sequence.
     """
     lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))  # (B,)
     values = np.array([value for row in rows for value in row])  # (sum of lengths,)

@@ -205,17 +205,14 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     module = TaskModule(head, _make_metrics(registry, task, datamodule.task_info), config.optimizer, config.scheduler)
 
     run_dir = resume_dir or prepare_run_dir(config)
-    # Predictions of the test split are written during the test pass when the head can build
-    # them from its evaluation forward; a predict_file needs a predict pass of its own.
     predict_split = "predict" if config.data.get("predict_file") else "test"
-    writer = JsonlPredictionWriter(
-        run_dir / "predictions.jsonl", lambda index: datamodule.example_record(predict_split, index), from_test=predict_split == "test"
-    )
+    writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(predict_split, index))
     trainer = build_trainer(config, run_dir, task.monitor, task.mode, extra_callbacks=[writer])
-    # Only a test pass over every batch can stand in for the predict pass (an int limit counts
-    # batches, a float is a fraction: 1 is one batch, 1.0 all of them).
-    limit = trainer.limit_test_batches
-    writer.from_test = writer.from_test and isinstance(limit, float) and limit == 1.0
+    # The test pass writes the test split's predictions (when the head builds them from its
+    # evaluation forward) unless a predict_file is set or the pass skips batches (an int
+    # limit counts batches, a float is a fraction: 1 is one batch, 1.0 all of them).
+    full_test = isinstance(trainer.limit_test_batches, float) and trainer.limit_test_batches == 1.0
+    writer.from_test = predict_split == "test" and full_test
     if trainer.is_global_zero and resume_dir is None:
         _write_config(config, run_dir)
         write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config))
