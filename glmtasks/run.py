@@ -205,7 +205,7 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     module = TaskModule(head, _make_metrics(registry, task, datamodule.task_info), config.optimizer, config.scheduler)
 
     run_dir = resume_dir or prepare_run_dir(config)
-    predict_split = "predict" if config.data.get("predict_file") else "test"
+    predict_split = _predict_split(config)
     writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(predict_split, index))
     trainer = build_trainer(config, run_dir, task.monitor, task.mode, extra_callbacks=[writer])
     # The test pass writes the test split's predictions (when the head builds them from its
@@ -390,7 +390,7 @@ def predict(config: RunConfig, registry: Optional[Registry] = None) -> dict[str,
     registry, task, datamodule, head, trained = _trained_setup(config, registry)
     module = TaskModule(head, {}, config.optimizer, config.scheduler)
     run_dir = prepare_run_dir(config)
-    split = "predict" if config.data.get("predict_file") else "test"
+    split = _predict_split(config)
     writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(split, index))
     trainer = _inference_trainer(config, run_dir, [writer])
     started = time.perf_counter()  # predict_seconds: tokenizing (every configured split), the model, writing the file
@@ -436,6 +436,11 @@ def metric_metadata(metrics: Any) -> dict[str, Any]:
     For example a sacreBLEU signature; written under ``metric_metadata`` in metrics.json.
     """
     return {name: metric.metadata() for name, metric in metrics.items() if callable(getattr(metric, "metadata", None))}
+
+
+def _predict_split(config: RunConfig) -> str:
+    """The split whose predictions ``predictions.jsonl`` holds: ``predict`` with a ``data.predict_file``, else ``test``."""
+    return "predict" if config.data.get("predict_file") else "test"
 
 
 def _scalars(results: list[dict[str, Any]]) -> dict[str, float]:

@@ -90,8 +90,7 @@ class JsonlPredictionWriter(BasePredictionWriter):
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.from_test:
-            missing = trainer.strategy.reduce_boolean_decision(self._missing, all=False) if trainer.world_size > 1 else self._missing
-            self.complete = not missing
+            self.complete = not trainer.strategy.reduce_boolean_decision(self._missing, all=False)  # any rank missing
             self._finish(trainer, keep=self.complete)
 
 
