@@ -196,17 +196,21 @@ def apply_peft(model: Any, config: Any, auto_class: str):
         raise ConfigError(f"cannot apply LoRA: {_first_line(exc)}; set peft.target_modules=[...]") from exc
 
 
-def save_model(model: Any, directory: Any, merge_adapters: bool = True) -> None:
-    """``save_pretrained`` that writes a plain transformers model even when ``model`` has LoRA adapters.
+def is_encoder_decoder(backbone: BackboneConfig) -> bool:
+    """Whether the backbone's architecture is encoder-decoder (T5, BART) rather than decoder-only."""
+    import transformers
 
-    With ``merge_adapters`` a copy of the model has its adapters merged into the weights
-    (``merge_and_unload``); otherwise only the adapters are written (peft's format).
-    """
-    import copy
-
-    if hasattr(model, "merge_and_unload") and merge_adapters:
-        model = copy.deepcopy(model).merge_and_unload()
-    model.save_pretrained(directory)
+    try:
+        if backbone.name_or_path:
+            config = transformers.AutoConfig.from_pretrained(
+                backbone.name_or_path, trust_remote_code=backbone.trust_remote_code, revision=backbone.revision
+            )
+        else:
+            config = transformers.AutoConfig.for_model(backbone.model_type)
+    except (OSError, ValueError) as exc:
+        source = backbone.name_or_path or backbone.model_type
+        raise ConfigError(f"cannot read the model config of '{source}': {_first_line(exc)}; check backbone.name_or_path / backbone.model_type") from exc
+    return bool(getattr(config, "is_encoder_decoder", False))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -112,9 +112,9 @@ def compose(overrides: list[str], with_hydra: bool = False):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from glmtasks.searchpath import core_config_dir, register_resolvers
+    from glmtasks.searchpath import core_config_dir, prepare_hydra
 
-    register_resolvers()
+    prepare_hydra()
     with initialize_config_dir(version_base="1.3", config_dir=str(core_config_dir()), job_name="glmtasks"):
         return hydra_compose("config", overrides=overrides, return_hydra_config=with_hydra)
 
@@ -145,19 +145,12 @@ def precheck(overrides: list[str], multirun: bool = False) -> None:
 
 
 def validate(raw: dict[str, Any]):
-    """Everything the run checks before touching data: sections, task names, data keys."""
-    from glmtasks.config import build_dataclass, parse_run_config, raise_if_errors
-    from glmtasks.run import resolve_task
-    from glmtasks.specs import resolve_factory
+    """Everything the run checks before touching data: sections, task names, data and head keys."""
+    from glmtasks.config import parse_run_config
+    from glmtasks.run import check_config
 
     config = parse_run_config(raw)
-    registry = default_registry()
-    task = resolve_task(config, registry)
-    spec = registry.datamodules.get(task.datamodule)
-    errors: list[str] = []
-    values = {k: v for k, v in config.data.items() if k not in ("datamodule", "name")}
-    build_dataclass(resolve_factory(spec.config_class), values, "data", errors)
-    raise_if_errors(errors)
+    check_config(config, default_registry())
     return config
 
 
@@ -207,9 +200,9 @@ def run_hydra(args: list[str]) -> None:
     """Hand the arguments to ``hydra.main`` (single run, multirun, or Hydra's own flags)."""
     import hydra
 
-    from glmtasks.searchpath import core_config_dir, register_resolvers
+    from glmtasks.searchpath import core_config_dir, prepare_hydra
 
-    register_resolvers()
+    prepare_hydra()
     sys.argv = [sys.argv[0], *args]
 
     @hydra.main(version_base="1.3", config_path=str(core_config_dir()), config_name="config")

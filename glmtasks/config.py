@@ -21,12 +21,13 @@ from glmtasks.registry import did_you_mean
 
 @dataclass
 class TaskConfig:
-    """The ``task:`` section; empty fields take the registered task's defaults."""
+    """The ``task:`` section. The composed config fills every field from the registered
+    :class:`glmtasks.specs.TaskSpec` (``task_defaults/<task>``); None also means "the task's own"."""
 
     name: str
     """Registered task name (``task=<name>``)."""
     head: Optional[str] = None
-    """Head to use; default: the task's head."""
+    """Head to use (``python -m glmtasks plugins`` lists them); default: the task's head."""
     metrics: Optional[list] = None
     """Metric names; default: the task's metrics."""
     monitor: Optional[str] = None
@@ -34,7 +35,7 @@ class TaskConfig:
     mode: Optional[str] = None
     """``max`` or ``min`` for ``monitor``; default: the task's."""
     head_config: dict = field(default_factory=dict)
-    """Extra keyword options passed to the head factory."""
+    """The head's options: the fields of its ``HeadSpec.config_class``, all declared with their defaults."""
 
 
 @dataclass

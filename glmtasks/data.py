@@ -110,6 +110,20 @@ def read_table(path: str | Path, key: str, declared_format: Optional[str] = None
     return dataset
 
 
+def read_records(path: str | Path, key: str, declared_format: Optional[str] = None, columns: Mapping[str, str] = {}) -> list[dict[str, Any]]:
+    """The rows of a csv/tsv/json(l)/parquet/text file as dicts, after checking ``columns`` exist.
+
+    Args:
+        path: the file.
+        key: the config key that named it (``train_file``...), used in error messages.
+        declared_format: ``data.format``, or None to infer from the suffix.
+        columns: config key -> column name that the file must have.
+    """
+    dataset = read_table(path, key, declared_format)
+    require_columns(dataset, columns, f"{path} (data.{key})")
+    return dataset.to_list()
+
+
 def require_columns(dataset, columns: Mapping[str, str], where: str) -> None:
     """Fail with one line if a column named by a config key is missing from ``dataset``."""
     for key, column in columns.items():
@@ -209,9 +223,10 @@ class SortedEvalBatchSampler(Sampler[list[int]]):
 class PadCollator:
     """Pads each batch to its longest sequence.
 
-    Every list-valued field is padded (``input_ids`` with the pad id, ``labels`` with
-    ``label_pad_id``, everything else with 0); scalar fields become 1-D tensors. Padded fields
-    are ``int64``, ``float32`` if any value is a float, ``bool`` if all are (:func:`pad_rows`).
+    Every field of lists of numbers is padded (``input_ids`` with the pad id, ``labels`` with
+    ``label_pad_id``, everything else with 0); number fields become 1-D tensors; any other
+    field (words, reference texts) stays a list with one entry per example. Padded fields are
+    ``int64``, ``float32`` if any value is a float, ``bool`` if all are (:func:`pad_rows`).
     """
 
     def __init__(self, pad_id: int, label_pad_id: int = -100, padding_side: str = "right"):
@@ -219,14 +234,26 @@ class PadCollator:
         self.padding_side = padding_side
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        batch: dict[str, torch.Tensor] = {}
+        batch: dict[str, Any] = {}
         for key in features[0]:
             values = [f[key] for f in features]
-            if isinstance(values[0], (list, tuple)):
+            kind = _value_kind(values)
+            if kind == "rows":
                 batch[key] = pad_rows(values, self.pad_values.get(key, 0), self.padding_side)  # (B, T)
-            else:
+            elif kind == "numbers":
                 batch[key] = torch.tensor(values)  # (B,)
+            else:
+                batch[key] = values  # one entry per example (words, reference texts)
         return batch
+
+
+def _value_kind(values: list[Any]) -> str:
+    """``rows`` (lists of numbers), ``numbers`` (scalars) or ``other`` (kept as a per-example list)."""
+    first = values[0]
+    if isinstance(first, (list, tuple)):
+        element = next((row[0] for row in values if len(row)), 0)
+        return "rows" if isinstance(element, (int, float, bool)) else "other"
+    return "numbers" if isinstance(first, (int, float, bool)) else "other"
 
 
 def pad_rows(rows: Sequence[Sequence[Any]], pad: Any, side: str = "right") -> torch.Tensor:

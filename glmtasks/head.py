@@ -39,7 +39,19 @@ class HeadOutput:
 
 @runtime_checkable
 class TaskHead(Protocol):
-    """What :class:`glmtasks.module.TaskModule` needs from a head."""
+    """What :class:`glmtasks.module.TaskModule` needs from a head.
+
+    A head is a ``torch.nn.Module`` holding the transformers model as ``model`` and its
+    tokenizer as ``tokenizer``. The core exports every head the same way: LoRA adapters
+    merged (unless ``peft.merge_on_export=false``), then ``model.save_pretrained`` and
+    ``tokenizer.save_pretrained`` into one folder, then the head's optional
+    ``save_extras(directory)`` for files of its own (a generation config, a span layer).
+    """
+
+    model: Any
+    """The transformers model (``PreTrainedModel``, or a ``peft`` model wrapping one)."""
+    tokenizer: Any
+    """The tokenizer, saved with the export."""
 
     def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
         """Loss and metric inputs for a batch (training, validation and test), and optionally its prediction records."""
@@ -47,5 +59,21 @@ class TaskHead(Protocol):
     def predict(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
         """One JSON-serializable record per example, each with the batch's ``index``."""
 
-    def save_pretrained(self, directory: Path) -> None:
-        """Write a folder that plain transformers loads (model, config, tokenizer)."""
+
+def save_head(head: Any, directory: Path, merge_adapters: bool = True) -> None:
+    """Write ``head`` to ``directory`` as a folder plain transformers loads: the one export path.
+
+    LoRA adapters are merged into a copy of the weights (``merge_and_unload``) unless
+    ``merge_adapters`` is False; then the model and tokenizer are saved, then the head's
+    optional ``save_extras(directory)``. The head's own ``model`` is left untouched.
+    """
+    import copy
+
+    model = head.model
+    if merge_adapters and hasattr(model, "merge_and_unload"):
+        model = copy.deepcopy(model).merge_and_unload()
+    model.save_pretrained(directory)
+    head.tokenizer.save_pretrained(directory)
+    save_extras = getattr(head, "save_extras", None)
+    if callable(save_extras):
+        save_extras(Path(directory))

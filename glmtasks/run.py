@@ -15,9 +15,10 @@ import logging
 import os
 import shutil
 import time
+import dataclasses
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from glmtasks.config import BackboneConfig, RunConfig, build_dataclass, raise_if_errors
 from glmtasks.errors import ConfigError, DataError, RunDirError
@@ -62,14 +63,47 @@ def resolve_task(config: RunConfig, registry: Registry) -> ResolvedTask:
     return ResolvedTask(spec, head, datamodule, metrics, monitor, mode)
 
 
+def build_data_config(config: RunConfig, task: ResolvedTask, registry: Registry, errors: list[str]) -> Any:
+    """The ``data:`` section as the datamodule's config class; problems are appended to ``errors``."""
+    spec = registry.datamodules.get(task.datamodule)
+    return build_dataclass(resolve_factory(spec.config_class), dict(config.data), "data", errors)
+
+
+def build_head_config(values: Mapping[str, Any], task: ResolvedTask, registry: Registry, errors: list[str]) -> Any:
+    """``task.head_config`` as the head's config class (a dict for a head without one).
+
+    When the config picks a head other than the task's own, the default head's options that
+    still have their default values (the declared keys every config carries) are dropped.
+    """
+    spec = registry.heads.get(task.head)
+    values = dict(values)
+    default_head = registry.heads.get(task.spec.head)
+    if task.head != task.spec.head and default_head.config_class:
+        defaults = dataclasses.asdict(resolve_factory(default_head.config_class)())
+        values = {k: v for k, v in values.items() if not (k in defaults and defaults[k] == v)}
+    if spec.config_class is None:
+        for key in values:
+            errors.append(f"unknown key 'task.head_config.{key}': head '{spec.name}' takes no options")
+        return {}
+    return build_dataclass(resolve_factory(spec.config_class), values, "task.head_config", errors)
+
+
+def check_config(config: RunConfig, registry: Registry) -> ResolvedTask:
+    """Resolve the task and validate its data and head sections; all problems in one :class:`ConfigError`."""
+    task = resolve_task(config, registry)
+    errors: list[str] = []
+    build_data_config(config, task, registry, errors)
+    build_head_config(config.task.head_config, task, registry, errors)
+    raise_if_errors(errors)
+    return task
+
+
 def build_datamodule(config: RunConfig, task: ResolvedTask, registry: Registry):
     """The task's datamodule, with the ``data:`` section validated against its config class."""
-    spec = registry.datamodules.get(task.datamodule)
-    values = {k: v for k, v in config.data.items() if k not in ("datamodule", "name")}
     errors: list[str] = []
-    data_config = build_dataclass(resolve_factory(spec.config_class), values, "data", errors)
+    data_config = build_data_config(config, task, registry, errors)
     raise_if_errors(errors)
-    return resolve_factory(spec.factory)(data_config, task.spec)
+    return resolve_factory(registry.datamodules.get(task.datamodule).factory)(data_config)
 
 
 def prepare_run_dir(config: RunConfig) -> Path:
@@ -109,19 +143,26 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
-def export_head(head: Any, directory: Path, metadata: dict[str, Any]) -> None:
-    """Save the head's model and tokenizer to ``directory`` atomically.
+def export_head(head: Any, directory: Path, metadata: dict[str, Any], merge_adapters: bool = True) -> None:
+    """Save the head's model and tokenizer to ``directory`` atomically (:func:`glmtasks.head.save_head`).
 
     Everything is written to a sibling temporary folder first and renamed at the end: a
     killed export never leaves a folder named ``export`` that looks complete.
     """
+    from glmtasks.head import save_head
+
     tmp = directory.with_name(directory.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    head.save_pretrained(tmp)
-    write_json_atomic(tmp / "glmtasks.json", metadata)
+    save_head(head, tmp, merge_adapters)
+    write_json_atomic(tmp / METADATA, metadata)
     os.replace(tmp, directory)
+
+
+def merges_adapters(backbone: BackboneConfig) -> bool:
+    """Whether an export merges LoRA adapters into the weights (``peft.merge_on_export``, default yes)."""
+    return backbone.peft.merge_on_export if backbone.peft else True
 
 
 def run(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
@@ -168,12 +209,12 @@ def _resume_point(config: RunConfig) -> tuple[Optional[Path], Optional[Path]]:
     return ckpt.parent.parent, ckpt
 
 
-def _metadata(task: ResolvedTask, task_info: dict[str, Any], config: RunConfig) -> dict[str, Any]:
+def _metadata(task: ResolvedTask, task_info: dict[str, Any], config: RunConfig, head_config: Any) -> dict[str, Any]:
     return {
         "task": task.spec.name,
         "head": task.head,
         "task_info": task_info,
-        "head_config": dict(config.task.head_config),
+        "head_config": _as_dict(head_config),
         "config_hash": config_hash(config),
         "glmtasks_version": _version(),
     }
@@ -201,7 +242,10 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         tokenizer_config = replace(config.backbone, tokenizer=str(resume_dir / TOKENIZER_DIR))
     tokenizer = load_tokenizer(tokenizer_config, datamodule.training_texts)
     datamodule.set_tokenizer(tokenizer)
-    head = _make_head(registry, task, config.backbone, tokenizer, datamodule.task_info, config.task.head_config)
+    errors: list[str] = []
+    head_config = build_head_config(config.task.head_config, task, registry, errors)
+    raise_if_errors(errors)
+    head = _make_head(registry, task, config.backbone, tokenizer, datamodule.task_info, head_config)
     module = TaskModule(head, _make_metrics(registry, task, datamodule.task_info), config.optimizer, config.scheduler)
 
     run_dir = resume_dir or prepare_run_dir(config)
@@ -215,7 +259,7 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     writer.from_test = predict_split == "test" and full_test
     if trainer.is_global_zero and resume_dir is None:
         _write_config(config, run_dir)
-        write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config))
+        write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config, head_config))
         tokenizer.save_pretrained(run_dir / TOKENIZER_DIR)
 
     started = time.perf_counter()
@@ -252,7 +296,7 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     if trainer.is_global_zero:
         write_json_atomic(run_dir / "metrics.json", result)
         if config.export:
-            export_head(module.head, run_dir / "export", _metadata(task, datamodule.task_info, config))
+            export_head(module.head, run_dir / "export", _metadata(task, datamodule.task_info, config, head_config), merges_adapters(config.backbone))
         log.info("run directory: %s", run_dir)
     trainer.strategy.barrier()
     return result
@@ -307,14 +351,14 @@ def locate_trained_model(path: str) -> TrainedModel:
 
 def _from_checkpoint(ckpt: Path) -> TrainedModel:
     import torch
-    from omegaconf import OmegaConf
+    import yaml
 
     run_dir = ckpt.parent.parent
     meta_file, config_file = run_dir / METADATA, run_dir / "config.yaml"
     if not (meta_file.is_file() and config_file.is_file()):
         raise DataError(f"checkpoint {ckpt} is not inside a glmtasks run directory ({METADATA} and config.yaml are missing next to checkpoints/)")
     errors: list[str] = []
-    backbone_values = OmegaConf.to_container(OmegaConf.load(config_file), resolve=True)["backbone"]
+    backbone_values = yaml.safe_load(config_file.read_text(encoding="utf-8"))["backbone"]
     backbone = build_dataclass(BackboneConfig, backbone_values, "backbone", errors)
     raise_if_errors(errors)
     if (run_dir / TOKENIZER_DIR).is_dir():
@@ -340,11 +384,13 @@ def _trained_setup(config: RunConfig, registry: Optional[Registry]):
     task.head = trained.metadata.get("head", task.head)
     datamodule = build_datamodule(config, task, registry)
     task_info = trained.metadata["task_info"]
-    if hasattr(datamodule, "adopt_task_info"):
-        datamodule.adopt_task_info(task_info)
+    datamodule.adopt_task_info(task_info)
     tokenizer = load_tokenizer(trained.backbone)
     datamodule.set_tokenizer(tokenizer)
-    head = _make_head(registry, task, trained.backbone, tokenizer, task_info, trained.metadata.get("head_config", {}))
+    errors: list[str] = []
+    head_config = build_head_config(trained.metadata.get("head_config", {}), task, registry, errors)
+    raise_if_errors(errors)
+    head = _make_head(registry, task, trained.backbone, tokenizer, task_info, head_config)
     if trained.head_state is not None:
         head.load_state_dict(trained.head_state)
     head.eval()
@@ -410,14 +456,18 @@ def export(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, 
     registry, task, _, head, trained = _trained_setup(config, registry)
     run_dir = prepare_run_dir(config)
     metadata = {**trained.metadata, "exported_from": trained.source}
-    export_head(head, run_dir / "export", metadata)
+    export_head(head, run_dir / "export", metadata, merges_adapters(trained.backbone))
     return {"task": task.spec.name, "mode": "export", "checkpoint": trained.source, "export": str(run_dir / "export"),
             "run_dir": str(run_dir), "score": None}
 
 
-def _make_head(registry: Registry, task: ResolvedTask, backbone: BackboneConfig, tokenizer: Any, task_info: dict, head_config: dict):
+def _make_head(registry: Registry, task: ResolvedTask, backbone: BackboneConfig, tokenizer: Any, task_info: dict, head_config: Any):
     factory = resolve_factory(registry.heads.get(task.head).factory)
-    return factory(backbone, tokenizer, task_info, dict(head_config))
+    return factory(backbone, tokenizer, task_info, head_config)
+
+
+def _as_dict(head_config: Any) -> dict[str, Any]:
+    return asdict(head_config) if dataclasses.is_dataclass(head_config) else dict(head_config)
 
 
 def _make_metrics(registry: Registry, task: ResolvedTask, task_info: dict) -> dict[str, Any]:
@@ -425,9 +475,10 @@ def _make_metrics(registry: Registry, task: ResolvedTask, task_info: dict) -> di
 
 
 def _write_config(config: RunConfig, run_dir: Path) -> None:
-    from omegaconf import OmegaConf
+    import yaml
 
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(asdict(config))), encoding="utf-8")
+    text = yaml.safe_dump(json.loads(json.dumps(asdict(config), default=str)), sort_keys=False, allow_unicode=True)
+    (run_dir / "config.yaml").write_text(text, encoding="utf-8")
 
 
 def metric_metadata(metrics: Any) -> dict[str, Any]:

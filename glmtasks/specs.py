@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 Factory = Union[Callable[..., Any], str]
 
@@ -41,6 +41,9 @@ class TaskSpec:
         monitor: the metric (one of ``metrics``) that selects the best checkpoint, drives
             early stopping and is returned to sweepers.
         mode: ``"max"`` or ``"min"``: whether a larger ``monitor`` value is better.
+        trainer: default ``trainer:`` settings of the task (say ``{"max_epochs": 3}`` for its
+            demo); they override the ``trainer=`` preset, while an ``experiment=`` or the
+            command line overrides them.
     """
 
     name: str
@@ -50,6 +53,7 @@ class TaskSpec:
     metrics: tuple[str, ...]
     monitor: str
     mode: str = "max"
+    trainer: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,21 +63,29 @@ class HeadSpec:
     ``factory(backbone, tokenizer, task_info, head_config)`` returns a
     :class:`glmtasks.head.TaskHead`. ``backbone`` is the validated
     :class:`glmtasks.config.BackboneConfig`, ``task_info`` what the datamodule learned from
-    the data (for example ``{"labels": [...]}``), ``head_config`` the ``task.head_config``
-    mapping from the config.
+    the data (for example ``{"labels": [...]}``), ``head_config`` an instance of
+    ``config_class`` built from ``task.head_config`` (unknown keys and wrong types are
+    reported with the rest of the config), or an empty dict when the head has no options.
+
+    ``config_class`` is a dataclass whose fields (with their defaults and docstrings) are the
+    head's options: every field is a declared ``task.head_config.<field>`` key.
     """
 
     name: str
     factory: Factory
     description: str = ""
+    config_class: Optional[Factory] = None
 
 
 @dataclass(frozen=True)
 class DataModuleSpec:
     """A datamodule: reads, tokenizes and batches a task's data.
 
-    ``factory(config, task)`` returns a :class:`glmtasks.data.TaskDataModule`; ``config`` is
-    an instance of ``config_class`` built from the ``data:`` section (unknown keys rejected).
+    ``factory(config)`` returns a datamodule (:class:`glmtasks.datamodule.TaskDataModule`
+    or anything satisfying :class:`glmtasks.datamodule.DataModuleProtocol`); ``config`` is an
+    instance of ``config_class``, a dataclass extending :class:`glmtasks.datamodule.DataConfig`,
+    built from the ``data:`` section (unknown keys rejected). Every field of ``config_class``
+    is a declared ``data.<field>`` key whose default is the field's.
     """
 
     name: str

@@ -8,8 +8,8 @@ class GlmtasksSearchPathPlugin(SearchPathPlugin):
     """Appends ``glmtasks/conf`` and each plugin's registered config directories."""
 
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        from glmtasks.searchpath import config_search_dirs, register_resolvers
+        from glmtasks.searchpath import config_search_dirs, prepare_hydra
 
-        register_resolvers()
+        prepare_hydra()
         for directory in config_search_dirs():
             search_path.append(provider="glmtasks", path=f"file://{directory}")

@@ -7,26 +7,32 @@ class, the export is what ``pipeline("text-classification")`` loads, labels incl
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import torch
 
-from glmtasks.backbone import load_model, save_model
-from glmtasks.head import HeadOutput
+from glmtasks.api import HeadOutput, load_model
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass
+class SequenceClassificationConfig:
+    """``task.head_config`` of the ``sequence_classification`` head."""
+
+    classifier_dropout: Optional[float] = None
+    """Dropout before the classification layer; default: the model's own."""
 
 
 class SequenceClassificationHead(torch.nn.Module):
     """Cross-entropy over labels; predicts the most likely label with its probability."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, labels: list[str], merge_adapters: bool = True):
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, labels: list[str]):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.labels = labels
-        self.merge_adapters = merge_adapters
 
     def _logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         inputs = {k: batch[k] for k in MODEL_INPUTS if k in batch}
@@ -52,14 +58,11 @@ class SequenceClassificationHead(torch.nn.Module):
             for i, label, score in zip(indices, ids, scores)
         ]
 
-    def save_pretrained(self, directory: Path) -> None:
-        save_model(self.model, directory, self.merge_adapters)
-        self.tokenizer.save_pretrained(directory)
 
-
-def make_sequence_classification_head(backbone, tokenizer, task_info: dict, head_config: dict) -> SequenceClassificationHead:
-    """Build the head for ``task_info["labels"]``; ``head_config`` may set ``classifier_dropout`` etc."""
+def make_sequence_classification_head(backbone, tokenizer, task_info: dict, head_config: SequenceClassificationConfig) -> SequenceClassificationHead:
+    """Build the head for ``task_info["labels"]``."""
     labels = list(task_info["labels"])
+    options = {} if head_config.classifier_dropout is None else {"classifier_dropout": head_config.classifier_dropout}
     model = load_model(
         backbone,
         "AutoModelForSequenceClassification",
@@ -67,7 +70,6 @@ def make_sequence_classification_head(backbone, tokenizer, task_info: dict, head
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
-        **head_config,
+        **options,
     )
-    merge = backbone.peft.merge_on_export if backbone.peft else True
-    return SequenceClassificationHead(model, tokenizer, labels, merge_adapters=merge)
+    return SequenceClassificationHead(model, tokenizer, labels)

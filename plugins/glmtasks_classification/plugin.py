@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
 
 _PACKAGE = "glmtasks_classification"
 
@@ -10,10 +10,10 @@ _PACKAGE = "glmtasks_classification"
 @hookimpl
 def glmtasks_register_tasks():
     """Sentiment (binary) and general single-label classification of texts or text pairs."""
-    common = dict(head="sequence_classification", datamodule="classification", metrics=("accuracy", "macro_f1"), monitor="accuracy")
+    common = dict(head="sequence_classification", metrics=("accuracy", "macro_f1"), monitor="accuracy")
     return [
-        TaskSpec(name="sentiment", description="binary sentiment of a text (negative/positive)", **common),
-        TaskSpec(name="classification", description="single-label classification of texts or text pairs", **common),
+        TaskSpec(name="sentiment", description="binary sentiment of a text (negative/positive)", datamodule="sentiment", **common),
+        TaskSpec(name="classification", description="single-label classification of texts or text pairs", datamodule="classification", **common),
     ]
 
 
@@ -24,6 +24,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="sequence_classification",
             factory=f"{_PACKAGE}.heads:make_sequence_classification_head",
+            config_class=f"{_PACKAGE}.heads:SequenceClassificationConfig",
             description="AutoModelForSequenceClassification: last-token pooling for GLM, [CLS] for BERT",
         )
     ]
@@ -38,7 +39,13 @@ def glmtasks_register_datamodules():
             factory=f"{_PACKAGE}.data:ClassificationDataModule",
             config_class=f"{_PACKAGE}.data:ClassificationDataConfig",
             description="labelled texts or text pairs from files, the hub, or a generated demo set",
-        )
+        ),
+        DataModuleSpec(
+            name="sentiment",
+            factory=f"{_PACKAGE}.data:SentimentDataModule",
+            config_class=f"{_PACKAGE}.data:ClassificationDataConfig",
+            description="classification data with exactly two labels",
+        ),
     ]
 
 

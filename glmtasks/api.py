@@ -1,0 +1,73 @@
+"""The plugin API: the one module a task plugin imports from glmtasks.
+
+Everything a plugin needs is exported here and documented in ``docs/plugins.md``; the
+rest of glmtasks is internal and may change without notice. Built-in plugins and the
+examples import only from this module (``tests/test_api.py`` enforces it).
+
+Names are loaded on first use (PEP 562), so ``from glmtasks.api import hookimpl, TaskSpec``
+in a plugin's ``plugin.py`` stays as cheap as listing plugins must be; the names that
+need torch, Lightning or transformers import them when they are first touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    # registration
+    "hookimpl": "glmtasks.plugins",
+    "TaskSpec": "glmtasks.specs",
+    "HeadSpec": "glmtasks.specs",
+    "DataModuleSpec": "glmtasks.specs",
+    "MetricSpec": "glmtasks.specs",
+    # heads
+    "HeadOutput": "glmtasks.head",
+    "TaskHead": "glmtasks.head",
+    "BackboneConfig": "glmtasks.config",
+    "load_model": "glmtasks.backbone",
+    "load_tokenizer": "glmtasks.backbone",
+    "train_bpe_tokenizer": "glmtasks.backbone",
+    "is_encoder_decoder": "glmtasks.backbone",
+    # data
+    "DataConfig": "glmtasks.datamodule",
+    "TaskDataModule": "glmtasks.datamodule",
+    "DataModuleProtocol": "glmtasks.datamodule",
+    "label_names": "glmtasks.datamodule",
+    "label_id": "glmtasks.datamodule",
+    "read_records": "glmtasks.data",
+    "read_table": "glmtasks.data",
+    "infer_format": "glmtasks.data",
+    "require_columns": "glmtasks.data",
+    "PadCollator": "glmtasks.data",
+    "pad_rows": "glmtasks.data",
+    "train_loader": "glmtasks.data",
+    "eval_loader": "glmtasks.data",
+    "compute_once": "glmtasks.data",
+    "distributed_position": "glmtasks.data",
+    "shard_bounds": "glmtasks.data",
+    # errors
+    "GlmtasksError": "glmtasks.errors",
+    "ConfigError": "glmtasks.errors",
+    "DataError": "glmtasks.errors",
+    # testing kit
+    "check_plugin": "glmtasks.testing",
+    "run_task": "glmtasks.testing",
+    "tiny_backbone_config": "glmtasks.testing",
+    "TINY_OVERRIDES": "glmtasks.testing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"glmtasks.api has no name {name!r}; the plugin API is: {', '.join(__all__)}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

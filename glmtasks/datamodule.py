@@ -1,0 +1,361 @@
+"""The base datamodule of every task: reading, splits, subsampling, tokenizing once, batching.
+
+A task extends :class:`TaskDataModule` and supplies what is particular to it, usually a page
+of code: which columns a record needs, how one record becomes model inputs (:meth:`encode`
+or the batched :meth:`encode_batch`), what ``task_info`` the data defines (labels), and
+optionally a generated demo set and a reader for a file format of its own. The base owns
+everything that is the same for every task:
+
+* **reading**: ``data.source=files`` (csv, tsv, json/jsonl, parquet, text through
+  ``datasets``), ``demo`` (the task's generator) or ``hub`` (``datasets.load_dataset``);
+  ``data.predict_file`` whatever the source;
+* **splits and fallbacks**: the test split falls back to validation; without a validation
+  file, ``data.validation_size`` training examples are held out; a missing split is an error
+  naming the key that sets it;
+* **subsampling**: ``data.max_train_samples`` (a random subset, ``data.seed``) and
+  ``data.max_eval_samples`` (the first N validation and test examples);
+* **tokenizing once**, cached and shared by the ranks of a distributed run
+  (:func:`glmtasks.data.compute_once`);
+* **batching**: length-grouped, shuffled, rank-sharded, resumable training batches; sorted
+  evaluation batches; dynamic padding (:class:`glmtasks.data.PadCollator`); the predict split.
+
+Records are plain dicts (one per example, as read from the file); features are dicts of
+token-id lists and scalars (one or several per record). Every batch carries ``index``, the
+example's position in its split, so predictions map back to the inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
+
+import lightning as L
+
+from glmtasks.data import PadCollator, compute_once, eval_loader, read_records, train_loader
+from glmtasks.errors import DataError
+
+log = logging.getLogger(__name__)
+
+SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file", "predict": "predict_file"}
+"""Each split and the ``data.*`` key of its file."""
+
+
+@dataclass
+class DataConfig:
+    """The ``data:`` keys every task has; a task's config class extends it with its own.
+
+    The defaults written here are the only ones: the CLI declares every field of the task's
+    config class (its data YAML sets only what differs), so no key needs a ``+``.
+    """
+
+    source: str = "files"
+    """``files`` (the ``*_file`` keys), ``demo`` (the task's generated data set) or ``hub`` (``hub_dataset``; needs network)."""
+    train_file: Optional[str] = None
+    """Training data file."""
+    validation_file: Optional[str] = None
+    """Validation data file; without it, ``validation_size`` training examples are held out."""
+    test_file: Optional[str] = None
+    """Test data file; without it, test metrics and predictions use the validation split."""
+    predict_file: Optional[str] = None
+    """Inputs to predict on (``mode=predict``; gold columns optional), whatever the source."""
+    format: Optional[str] = None
+    """File format: csv, tsv, json (also JSON lines), parquet or text; default: from the file suffix."""
+    validation_size: Optional[int] = None
+    """Hold out this many training examples (random, ``seed``) as validation when there is no validation file."""
+    hub_dataset: Optional[str] = None
+    """Dataset name on the Hugging Face hub (``source=hub``)."""
+    hub_config: Optional[str] = None
+    """Configuration name of the hub dataset."""
+    train_split: str = "train"
+    """Hub split used for training."""
+    validation_split: Optional[str] = "validation"
+    """Hub split used for validation."""
+    test_split: Optional[str] = None
+    """Hub split used for testing (default: the validation split)."""
+    max_length: int = 128
+    """Tokens kept per input (longer inputs are truncated)."""
+    batch_size: int = 32
+    """Training batch size per device."""
+    eval_batch_size: int = 64
+    """Validation, test and prediction batch size per device."""
+    group_by_length: bool = True
+    """Batch examples of similar length together (less padding); the order is still shuffled."""
+    num_workers: int = 0
+    """DataLoader worker processes."""
+    max_train_samples: Optional[int] = None
+    """Use a random subset of N training examples (``seed``)."""
+    max_eval_samples: Optional[int] = None
+    """Use only the first N validation and test examples."""
+    seed: int = 0
+    """Seed of subsampling, held-out validation and generated demo data."""
+    demo_train_size: int = 2000
+    """Training examples of the generated demo set (``source=demo``)."""
+    demo_eval_size: int = 200
+    """Validation (and test) examples of the generated demo set."""
+    datamodule: Optional[str] = None
+    """Registered datamodule to use instead of the task's own (``python -m glmtasks plugins`` lists them)."""
+
+
+@runtime_checkable
+class DataModuleProtocol(Protocol):
+    """What the core needs from a datamodule (:class:`TaskDataModule` provides all of it).
+
+    A datamodule is also a ``lightning.LightningDataModule`` (``setup`` and the four loaders).
+    """
+
+    task_info: dict
+    """What the data defines (for example ``{"labels": [...]}``), read by heads and metrics; JSON-serializable."""
+
+    def training_texts(self) -> Iterator[str]:
+        """Raw training strings, for training the tokenizer of a model built from scratch."""
+
+    def set_tokenizer(self, tokenizer: Any) -> None:
+        """Called once, before ``setup``."""
+
+    def adopt_task_info(self, task_info: dict) -> None:
+        """Use the ``task_info`` of a trained model (evaluate, predict) so data is encoded its way."""
+
+    def example_record(self, split: str, index: int) -> dict:
+        """A JSON-serializable description of example ``index`` of ``split``, merged into predictions.jsonl."""
+
+    def predict_dataloader(self) -> Any:
+        """Batches of the predict split (``data.predict_file``), else of the test split."""
+
+
+class TaskDataModule(L.LightningDataModule):
+    """Base datamodule: a task overrides the hooks in the first block below, the base does the rest.
+
+    Construction reads every split (so data errors surface before a model is built) and
+    works out ``task_info``. ``setup`` encodes each split once; the loaders batch them.
+
+    Hooks for a task (all optional except :meth:`encode` or :meth:`encode_batch`):
+
+    * :meth:`required_columns`: record keys a split must have, by the config key naming them;
+    * :meth:`read_file`: records of a file in a format of the task's own (CoNLL, SQuAD JSON);
+    * :meth:`demo_records`: a generated split for ``data.source=demo``;
+    * :meth:`build_task_info` / :meth:`check_records`: what the data defines, and checks of
+      each split against it (a label outside the label set);
+    * :meth:`encode` / :meth:`encode_batch` / :meth:`encode_split`: records to features;
+    * :meth:`describe`: the record written next to each prediction;
+    * :meth:`collator`, :meth:`feature_length`: batching details.
+    """
+
+    config: DataConfig
+
+    def __init__(self, config: DataConfig):
+        super().__init__()
+        self.config = config
+        self.tokenizer: Any = None
+        self.features: dict[str, list[dict[str, Any]]] = {}
+        self.splits: dict[str, list[dict[str, Any]]] = self._read_splits()
+        self.adopt_task_info(self.build_task_info())
+
+    # -- hooks a task overrides ------------------------------------------------------------
+    def required_columns(self, labelled: bool) -> dict[str, str]:
+        """Config key -> column that every record must have; ``labelled`` is False for inputs to predict."""
+        return {}
+
+    def read_file(self, path: str, key: str, labelled: bool) -> list[dict[str, Any]]:
+        """Records of ``path`` (named by ``data.<key>``); the default reads any table format."""
+        return read_records(path, key, self.config.format, self.required_columns(labelled))
+
+    def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
+        """``size`` generated records for ``split`` (``data.source=demo``)."""
+        raise DataError(f"{type(self).__name__} has no generated demo data; use data.source=files with data.train_file=<file>")
+
+    def build_task_info(self) -> dict[str, Any]:
+        """What the data defines for heads and metrics (labels...), from ``self.splits``."""
+        return {}
+
+    def check_records(self, split: str, records: list[dict[str, Any]]) -> None:
+        """Raise :class:`DataError` naming the row when a record of ``split`` does not fit ``task_info``."""
+
+    def encode(self, record: dict[str, Any], split: str) -> dict[str, Any] | list[dict[str, Any]]:
+        """The features (token ids, labels) of one record, or a list of them (windows, references)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement encode(record, split) or encode_batch(records, split)")
+
+    def encode_batch(self, records: list[dict[str, Any]], split: str) -> list[dict[str, Any] | list[dict[str, Any]]]:
+        """:meth:`encode` of many records; override to call the tokenizer once on a whole list."""
+        return [self.encode(record, split) for record in records]
+
+    def encode_split(self, split: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every feature of ``split``, each with ``index`` (its record's position); run once per split."""
+        features = []
+        for start in range(0, len(records), 1000):
+            for offset, encoded in enumerate(self.encode_batch(records[start : start + 1000], split)):
+                for feature in encoded if isinstance(encoded, list) else [encoded]:
+                    feature["index"] = start + offset
+                    features.append(feature)
+        return features
+
+    def describe(self, record: dict[str, Any], split: str) -> dict[str, Any]:
+        """What predictions.jsonl shows of an example next to its prediction (default: the record)."""
+        return dict(record)
+
+    def collator(self) -> Any:
+        """Turns a list of features into a batch (default: dynamic padding, :class:`PadCollator`)."""
+        return PadCollator(pad_id=self.tokenizer.pad_token_id)
+
+    def feature_length(self, feature: dict[str, Any]) -> int:
+        """Length used to group batches (default: the number of input ids)."""
+        return len(feature["input_ids"])
+
+    # -- the protocol the core uses --------------------------------------------------------
+    def adopt_task_info(self, task_info: dict[str, Any]) -> None:
+        """Use ``task_info`` (from the data, or from a trained model) and check every split against it."""
+        self.task_info = dict(task_info)
+        for split, records in self.splits.items():
+            self.check_records(split, records)
+
+    def training_texts(self) -> Iterator[str]:
+        """Every string (and list of strings, joined) of every training record."""
+        for record in self.split_records("train"):
+            for value in record.values():
+                if isinstance(value, str):
+                    yield value
+                elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                    yield " ".join(value)
+
+    def set_tokenizer(self, tokenizer: Any) -> None:
+        """Called once, before ``setup``."""
+        self.tokenizer = tokenizer
+
+    def example_record(self, split: str, index: int) -> dict[str, Any]:
+        """:meth:`describe` of example ``index`` of ``split``."""
+        return self.describe(self.splits[split][index], split)
+
+    def split_records(self, split: str) -> list[dict[str, Any]]:
+        """The records of ``split``; a missing split is an error naming the key that sets it."""
+        if split not in self.splits:
+            key = SPLIT_KEYS[split]
+            raise DataError(f"there is no {split} data; give it with data.{key}=<file> (and data.source=files)")
+        return self.splits[split]
+
+    # -- Lightning -------------------------------------------------------------------------
+    def setup(self, stage: Optional[str] = None) -> None:
+        """Encode every split once (rank 0 of a distributed run encodes, the others read its result)."""
+        for split, records in self.splits.items():
+            if split not in self.features:
+                self.features[split] = compute_once(f"features-{split}", lambda r=records, s=split: self.encode_split(s, r), self.trainer)
+
+    def train_dataloader(self):
+        """Length-grouped, shuffled, rank-sharded, resumable training batches."""
+        self.split_records("train")
+        return train_loader(self.features["train"], self._lengths("train"), self.config, self.collator(), self.trainer)
+
+    def val_dataloader(self):
+        """Validation batches, sorted by length, each example once across ranks."""
+        return self._eval_loader("validation")
+
+    def test_dataloader(self):
+        """Test batches (the validation split when there is no test data)."""
+        return self._eval_loader("test")
+
+    def predict_dataloader(self):
+        """Batches of ``data.predict_file``, else of the test split."""
+        return self._eval_loader("predict" if "predict" in self.splits else "test")
+
+    def _eval_loader(self, split: str):
+        self.split_records(split)
+        return eval_loader(self.features[split], self._lengths(split), self.config, self.collator(), self.trainer)
+
+    def _lengths(self, split: str) -> list[int]:
+        return [self.feature_length(feature) for feature in self.features[split]]
+
+    # -- reading ---------------------------------------------------------------------------
+    def _read_splits(self) -> dict[str, list[dict[str, Any]]]:
+        c = self.config
+        if c.source == "demo":
+            stray = [key for key in ("train_file", "validation_file", "test_file") if getattr(c, key)]
+            if stray:
+                raise DataError(
+                    f"data.{stray[0]} is set but data.source=demo ignores files; add data.source=files "
+                    "(or pick a data config that reads files)"
+                )
+            sizes = {"train": c.demo_train_size, "validation": c.demo_eval_size, "test": c.demo_eval_size}
+            splits = {split: self.demo_records(split, size, c.seed * 1000 + i) for i, (split, size) in enumerate(sizes.items())}
+        elif c.source == "files":
+            splits = {
+                split: self.read_file(getattr(c, key), key, labelled=True)
+                for split, key in SPLIT_KEYS.items()
+                if split != "predict" and getattr(c, key)
+            }
+            if not splits and not c.predict_file:
+                raise DataError("no data files are set; give them with data.train_file=<file> data.validation_file=<file>")
+        elif c.source == "hub":
+            splits = self._read_hub()
+        else:
+            raise DataError(f"unknown data.source '{c.source}'; use files, demo or hub")
+        if c.predict_file:
+            splits["predict"] = self.read_file(c.predict_file, "predict_file", labelled=False)
+        return self._arrange(splits)
+
+    def _read_hub(self) -> dict[str, list[dict[str, Any]]]:
+        import datasets
+
+        c = self.config
+        if not c.hub_dataset:
+            raise DataError("data.source=hub needs data.hub_dataset=<name on the hub>")
+        names = {"train": c.train_split, "validation": c.validation_split, "test": c.test_split}
+        splits = {}
+        for split, name in names.items():
+            if not name:
+                continue
+            try:
+                dataset = datasets.load_dataset(c.hub_dataset, c.hub_config, split=name)
+            except Exception as exc:  # noqa: BLE001 - network, missing dataset, missing split
+                raise DataError(f"cannot load split '{name}' of hub dataset '{c.hub_dataset}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+            columns = self.required_columns(labelled=True)
+            missing = {k: v for k, v in columns.items() if v not in dataset.column_names}
+            if missing:
+                key, column = next(iter(missing.items()))
+                raise DataError(f"column '{column}' (data.{key}) not found in hub split '{name}'; its columns are {', '.join(dataset.column_names)}; set data.{key}=<column>")
+            splits[split] = dataset.to_list()
+        return splits
+
+    def _arrange(self, splits: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        """Held-out validation, subsampling and the test fallback, in that order."""
+        c = self.config
+        if "validation" not in splits and "train" in splits:
+            if not c.validation_size:
+                raise DataError("there is no validation data; give it with data.validation_file=<file>, or hold out training examples with data.validation_size=<N>")
+            train = splits["train"]
+            if c.validation_size >= len(train):
+                raise DataError(f"data.validation_size={c.validation_size} leaves no training examples ({len(train)} in all); choose a smaller size")
+            order = list(range(len(train)))
+            random.Random(c.seed).shuffle(order)
+            held = set(order[: c.validation_size])
+            splits["validation"] = [train[i] for i in sorted(held)]
+            splits["train"] = [row for i, row in enumerate(train) if i not in held]
+        if c.max_train_samples and "train" in splits and c.max_train_samples < len(splits["train"]):
+            chosen = random.Random(c.seed).sample(range(len(splits["train"])), c.max_train_samples)
+            splits["train"] = [splits["train"][i] for i in sorted(chosen)]
+        if c.max_eval_samples:
+            for split in ("validation", "test"):
+                if split in splits:
+                    splits[split] = splits[split][: c.max_eval_samples]
+        if "validation" in splits:
+            splits.setdefault("test", splits["validation"])
+        return splits
+
+
+def label_names(values: Sequence[Any], given: Optional[Sequence[Any]] = None) -> list[str]:
+    """Label names: ``given`` as strings, else the sorted distinct ``values`` (integers sorted as numbers)."""
+    if given:
+        return [str(label) for label in given]
+    distinct = set(values)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in distinct):
+        return [str(v) for v in sorted(distinct)]
+    return sorted(str(v) for v in distinct)
+
+
+def label_id(value: Any, labels: Sequence[str], index: Mapping[str, int], integers_index: bool) -> int:
+    """Id of label ``value`` in ``labels`` (``index`` maps names to ids), or -1 if it is not one.
+
+    With ``integers_index`` (labels listed in the config), an integer value is a position in ``labels``.
+    """
+    if integers_index and isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value < len(labels) else -1
+    return index.get(str(value), -1)
