@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     # heads
     "HeadOutput": "glmtasks.head",
     "TaskHead": "glmtasks.head",
+    "save_head": "glmtasks.head",
     "BackboneConfig": "glmtasks.config",
     "load_model": "glmtasks.backbone",
     "load_tokenizer": "glmtasks.backbone",
@@ -36,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "label_names": "glmtasks.datamodule",
     "label_id": "glmtasks.datamodule",
     "read_records": "glmtasks.data",
+    "encode_texts": "glmtasks.data",
     "read_table": "glmtasks.data",
     "infer_format": "glmtasks.data",
     "require_columns": "glmtasks.data",

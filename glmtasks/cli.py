@@ -27,6 +27,10 @@ examples:
   python -m glmtasks plugins                                         tasks, heads, datamodules, metrics
 """
 
+# Sections whose keys are not declared in advance (Lightning Trainer arguments, model config
+# fields, optimizer arguments): a new key there is added with ``+key=value``.
+FREE_FORM_SECTIONS = ("trainer", "backbone.model_config", "optimizer.kwargs")
+
 # Hydra's own command-line flags; when present, the pre-check is skipped and Hydra handles them.
 HYDRA_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--info", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
 
@@ -119,6 +123,13 @@ def compose(overrides: list[str], with_hydra: bool = False):
         return hydra_compose("config", overrides=overrides, return_hydra_config=with_hydra)
 
 
+def compose_dict(overrides: list[str]) -> dict[str, Any]:
+    """The composed config (without ``hydra``) as plain Python values, interpolations resolved."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(compose(overrides), resolve=True)
+
+
 def precheck(overrides: list[str], multirun: bool = False) -> None:
     """Compose and validate the run config; raise :class:`ConfigError` in one line if invalid.
 
@@ -162,6 +173,12 @@ def explain_composition_error(exc: Exception, overrides: list[str]) -> str:
     if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and "/" in exc.missing_cfg_file:
         group, _, name = exc.missing_cfg_file.rpartition("/")
         options = sorted(exc.options or [])
+        if options and group == "task":
+            return (
+                f"unknown task '{name}'{did_you_mean(name, options)}; no installed plugin provides it (tasks: "
+                f"{', '.join(options)}; installed plugins: {', '.join(installed_plugins())}); a plugin package adds its "
+                "tasks through a 'glmtasks' entry point once it is pip-installed"
+            )
         if options:
             return f"unknown {group} '{name}'{did_you_mean(name, options)}; available: {', '.join(options)} (choose with {group}=<option>)"
         return f"no config '{exc.missing_cfg_file}.yaml' found; a task's default data must be data/<task>.yaml (or pass data=<option>)"
@@ -171,11 +188,21 @@ def explain_composition_error(exc: Exception, overrides: list[str]) -> str:
         parent, _, leaf = key.rpartition(".")
         siblings = _keys_at(parent, [o for o in overrides if not o.lstrip("+~").startswith(key + "=")])
         hint = did_you_mean(leaf, siblings) if siblings else ""
-        return f"unknown config key '{key}'{hint}; check the spelling, or add a new key with +{key}=<value>"
+        if parent in FREE_FORM_SECTIONS:
+            return f"unknown config key '{key}'{hint}; check the spelling, or add a new key with +{key}=<value>"
+        return f"unknown config key '{key}'{hint}; check the spelling (python -m glmtasks <your overrides> --cfg job lists every key)"
     match = re.search(r"Could not load '([^']+)'", message)
     if match:
         return f"cannot load config '{match.group(1)}': {_one_line(message)}"
     return _one_line(message)
+
+
+def installed_plugins() -> list[str]:
+    """Names of the loaded plugins (the entry-point names), sorted."""
+    registry = default_registry()
+    catalogs = (registry.tasks, registry.heads, registry.datamodules, registry.metrics)
+    names = {catalog.plugin_of(spec.name) for catalog in catalogs for spec in catalog}
+    return sorted(names | {plugin for _, plugin in registry.config_dirs})
 
 
 def _keys_at(parent: str, overrides: list[str]) -> list[str]:

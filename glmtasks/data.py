@@ -124,6 +124,12 @@ def read_records(path: str | Path, key: str, declared_format: Optional[str] = No
     return dataset.to_list()
 
 
+def encode_texts(tokenizer: Any, texts: Sequence[str], pairs: Optional[Sequence[str]] = None, max_length: int = 128) -> list[dict[str, list[int]]]:
+    """One feature dict per text (or text pair): the tokenizer's outputs, truncated to ``max_length`` tokens."""
+    encoded = tokenizer(list(texts), list(pairs) if pairs is not None else None, truncation=True, max_length=max_length)
+    return [{key: encoded[key][i] for key in encoded} for i in range(len(texts))]
+
+
 def require_columns(dataset, columns: Mapping[str, str], where: str) -> None:
     """Fail with one line if a column named by a config key is missing from ``dataset``."""
     for key, column in columns.items():
@@ -225,19 +231,22 @@ class PadCollator:
 
     Every field of lists of numbers is padded (``input_ids`` with the pad id, ``labels`` with
     ``label_pad_id``, everything else with 0); number fields become 1-D tensors; any other
-    field (words, reference texts) stays a list with one entry per example. Padded fields are
+    field (words, reference texts), and every field named in ``keep_lists`` (lists of numbers
+    that are not sequences to pad, such as word positions), stays a list with one entry per
+    example. Padded fields are
     ``int64``, ``float32`` if any value is a float, ``bool`` if all are (:func:`pad_rows`).
     """
 
-    def __init__(self, pad_id: int, label_pad_id: int = -100, padding_side: str = "right"):
+    def __init__(self, pad_id: int, label_pad_id: int = -100, padding_side: str = "right", keep_lists: Sequence[str] = ()):
         self.pad_values = {"input_ids": pad_id, "labels": label_pad_id}
         self.padding_side = padding_side
+        self.keep_lists = set(keep_lists)
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         batch: dict[str, Any] = {}
         for key in features[0]:
             values = [f[key] for f in features]
-            kind = _value_kind(values)
+            kind = "other" if key in self.keep_lists else _value_kind(values)
             if kind == "rows":
                 batch[key] = pad_rows(values, self.pad_values.get(key, 0), self.padding_side)  # (B, T)
             elif kind == "numbers":

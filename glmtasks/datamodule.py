@@ -150,7 +150,9 @@ class TaskDataModule(L.LightningDataModule):
         self.tokenizer: Any = None
         self.features: dict[str, list[dict[str, Any]]] = {}
         self.splits: dict[str, list[dict[str, Any]]] = self._read_splits()
-        self.adopt_task_info(self.build_task_info())
+        self.task_info: dict[str, Any] = {}
+        if set(self.splits) - {"predict"}:  # inputs to predict only: the trained model's task_info is adopted next
+            self.adopt_task_info(self.build_task_info())
 
     # -- hooks a task overrides ------------------------------------------------------------
     def required_columns(self, labelled: bool) -> dict[str, str]:
@@ -237,7 +239,9 @@ class TaskDataModule(L.LightningDataModule):
     def setup(self, stage: Optional[str] = None) -> None:
         """Encode every split once (rank 0 of a distributed run encodes, the others read its result)."""
         for split, records in self.splits.items():
-            if split not in self.features:
+            if split == "test" and records is self.splits.get("validation") and "validation" in self.features:
+                self.features["test"] = self.features["validation"]  # the test split is the validation split
+            elif split not in self.features:
                 self.features[split] = compute_once(f"features-{split}", lambda r=records, s=split: self.encode_split(s, r), self.trainer)
 
     def train_dataloader(self):

@@ -6,6 +6,7 @@ Unknown names fail with the list of known ones; duplicates fail with both plugin
 from __future__ import annotations
 
 import difflib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Iterable, Iterator, TypeVar
@@ -156,3 +157,14 @@ def set_default_registry(registry: Registry | None) -> None:
     """Replace (or with None, reset) the process-wide registry; for tests and embedding."""
     global _default
     _default = registry
+
+
+@contextmanager
+def using_registry(registry: Registry) -> Iterator[Registry]:
+    """Make ``registry`` the process-wide registry inside a ``with`` block, then restore the previous one."""
+    global _default
+    previous, _default = _default, registry
+    try:
+        yield registry
+    finally:
+        _default = previous

@@ -471,7 +471,7 @@ def _as_dict(head_config: Any) -> dict[str, Any]:
 
 
 def _make_metrics(registry: Registry, task: ResolvedTask, task_info: dict) -> dict[str, Any]:
-    return {name: resolve_factory(registry.metrics.get(name).factory)(task_info) for name in task.metrics}
+    return {name: registry.metrics.get(name).build(task_info) for name in task.metrics}
 
 
 def _write_config(config: RunConfig, run_dir: Path) -> None:

@@ -98,6 +98,10 @@ class DataModuleSpec:
 class MetricSpec:
     """A metric: ``factory(task_info)`` returns a ``torchmetrics.Metric``.
 
+    ``task_info`` is passed only when the factory has a parameter of that name, so a
+    torchmetrics class that needs no options is a factory as it is
+    (``factory="torchmetrics.regression:PearsonCorrCoef"``); :meth:`build` applies this rule.
+
     The metric's ``update`` receives the ``metric_inputs`` tuple that the head returns for
     each batch; ``compute`` returns a scalar tensor, or a dict of named scalars. A metric may
     also have a ``metadata()`` method returning a JSON-serializable dict (facts that are no
@@ -108,6 +112,17 @@ class MetricSpec:
     name: str
     factory: Factory
     description: str = ""
+
+    def build(self, task_info: dict) -> Any:
+        """The metric: ``factory(task_info)``, or ``factory()`` when it takes no ``task_info``."""
+        import inspect
+
+        factory = resolve_factory(self.factory)
+        try:
+            wants_info = "task_info" in inspect.signature(factory).parameters
+        except (TypeError, ValueError):  # builtins without a signature
+            wants_info = False
+        return factory(task_info) if wants_info else factory()
 
 
 @dataclass

@@ -345,10 +345,7 @@ def write_summary(sweep_dir: str | Path, final: bool = True, plot: bool = True) 
 # ---------------------------------------------------------------------------------------
 # The Hydra callback.
 
-try:
-    from hydra.experimental.callback import Callback as _HydraCallback
-except ImportError:  # pragma: no cover - Hydra is a dependency; this keeps the module importable without it
-    _HydraCallback = object  # type: ignore[assignment,misc]
+from hydra.experimental.callback import Callback as _HydraCallback  # noqa: E402 - only the callback needs Hydra
 
 
 class SweepSummary(_HydraCallback):

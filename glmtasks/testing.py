@@ -16,7 +16,7 @@ through the ``pytest11`` entry point, so its fixtures need no import)::
 
 * :func:`check_plugin` builds a hermetic registry (no entry points) from your plugin, resolves
   every factory, and exercises each of your tasks on a tiny model: the datamodule protocol,
-  the head protocol on a real batch (loss, backward, predict, save_pretrained) and every
+  the head protocol on a real batch (loss, backward, predict, export) and every
   metric on the head's metric inputs. All problems are reported at once.
 * :func:`run_task` runs ``python -m glmtasks task=<task>`` in a subprocess with tiny settings
   in a temporary directory and returns the metrics; ``plugins=`` makes a plugin that is not
@@ -134,17 +134,19 @@ def check_plugin(
             with False, return the report with its ``problems``.
 
     Checks: the registry builds (names unique, tasks name registered parts); every factory
-    and ``config_class`` of the plugin resolves; ``config_class`` is a dataclass extending
-    :class:`glmtasks.data.BatchingConfig`; each task has ``task/<name>.yaml`` (whose keys are
-    valid ``task:`` keys) and ``data/<name>.yaml`` (valid for the datamodule's config class);
-    then, for each task of the plugin, on the tiny backbone: the datamodule provides
-    ``task_info`` (JSON-serializable), ``training_texts``, ``set_tokenizer``,
-    ``example_record`` and ``predict_dataloader`` and yields dict-of-tensor batches with
-    ``index``; the head is a ``torch.nn.Module`` implementing :class:`glmtasks.head.TaskHead`,
-    returns a :class:`glmtasks.head.HeadOutput` whose finite loss back-propagates, predicts one
-    JSON-serializable record per example with its ``index``, and saves a non-empty folder;
-    every metric is a ``torchmetrics.Metric`` that accepts the head's ``metric_inputs`` and
-    computes scalars, one of them named after the task's ``monitor``.
+    and ``config_class`` of the plugin resolves; a datamodule's ``config_class`` is a dataclass
+    extending :class:`glmtasks.datamodule.DataConfig`, a head's a dataclass, both with a default
+    for every field; ``python -m glmtasks task=<name>`` composes (``task/<name>.yaml`` and
+    ``data/<name>.yaml`` exist and hold only declared keys) into a valid config; then, for each
+    task of the plugin, on the tiny backbone: the datamodule is a ``LightningDataModule``
+    implementing :class:`glmtasks.datamodule.DataModuleProtocol` and yields dict-of-tensor
+    batches with ``index``; the head is a ``torch.nn.Module`` implementing
+    :class:`glmtasks.head.TaskHead`, returns a :class:`glmtasks.head.HeadOutput` whose finite
+    loss back-propagates, predicts one JSON-serializable record per example with its
+    ``index`` (and ``HeadOutput.predictions()`` gives the same records), and exports through
+    the core's one path into a folder with a ``config.json``; every metric is a
+    ``torchmetrics.Metric`` that accepts the head's ``metric_inputs`` and computes scalars,
+    one of them named after the task's ``monitor``.
 
     Heads, datamodules and metrics that no task of the plugin uses (say, a new head for a
     built-in task) are only resolved; a test-only plugin with a task that uses them, passed
@@ -171,10 +173,9 @@ def check_plugin(
     if not any(own.values()) and not any(p == name for _, p in registry.config_dirs):
         report.problems.append("the plugin registers nothing (no hookimpl returned a spec or a config dir)")
     _check_factories(own, report)
-    config_dirs = [path for path, _ in registry.config_dirs]
     backbone = backbone or tiny_backbone_config()
     for task in own["task"]:
-        _check_task(task, registry, config_dirs, dict((data or {}).get(task.name, {})), backbone, report)
+        _check_task(task, registry, dict((data or {}).get(task.name, {})), backbone, report)
     exercised = {s for t in own["task"] for s in (t.head, t.datamodule, *t.metrics)}
     for kind in ("head", "datamodule", "metric"):
         for spec in own[kind]:
@@ -198,52 +199,63 @@ def _finish(report: PluginReport, raise_on_problems: bool) -> PluginReport:
 
 
 def _check_factories(own: Mapping[str, list], report: PluginReport) -> None:
-    from glmtasks.data import BatchingConfig
+    from glmtasks.datamodule import DataConfig
     from glmtasks.specs import resolve_factory
 
     for kind in ("head", "datamodule", "metric"):
         for spec in own[kind]:
-            targets = [("factory", spec.factory)] + ([("config_class", spec.config_class)] if kind == "datamodule" else [])
+            targets = [("factory", spec.factory)]
+            if kind in ("head", "datamodule") and spec.config_class is not None:
+                targets.append(("config_class", spec.config_class))
             for attribute, target in targets:
                 try:
                     resolved = resolve_factory(target)
                 except Exception as exc:  # noqa: BLE001
                     report.problems.append(f"{kind} '{spec.name}': {attribute} {target!r} does not resolve: {type(exc).__name__}: {exc}")
                     continue
-                if attribute == "config_class" and not (
-                    dataclasses.is_dataclass(resolved) and isinstance(resolved, type) and issubclass(resolved, BatchingConfig)
-                ):
-                    report.problems.append(
-                        f"datamodule '{spec.name}': config_class {resolved!r} must be a @dataclass extending glmtasks.data.BatchingConfig"
-                    )
+                if attribute == "config_class":
+                    problem = _config_class_problem(resolved, DataConfig if kind == "datamodule" else None)
+                    if problem:
+                        report.problems.append(f"{kind} '{spec.name}': config_class {resolved!r} {problem}")
+                        continue
                 elif not callable(resolved):
                     report.problems.append(f"{kind} '{spec.name}': {attribute} {target!r} is not callable")
-                else:
-                    report.checked.append(f"{kind} '{spec.name}': {attribute} resolves")
+                    continue
+                report.checked.append(f"{kind} '{spec.name}': {attribute} resolves")
 
 
-def _load_yaml(dirs: Sequence[Path], group: str, name: str) -> tuple[Optional[Path], Optional[dict]]:
-    """The first ``<dir>/<group>/<name>.yaml`` and its values (interpolations resolved)."""
-    from omegaconf import OmegaConf
-
-    from glmtasks.searchpath import register_resolvers
-
-    register_resolvers()
-    for directory in dirs:
-        path = directory / group / f"{name}.yaml"
-        if path.is_file():
-            node = OmegaConf.load(path)
-            root = OmegaConf.create({"paths": {"shared_data": "../shared/data", "output_dir": "outputs", "run_dir": None}, "v": node})
-            values = OmegaConf.to_container(root, resolve=True)["v"]
-            return path, dict(values or {})
-    return None, None
+def _config_class_problem(cls: Any, base: Optional[type]) -> Optional[str]:
+    """Why ``cls`` cannot be a config class (a dataclass, extending ``base``, every field with a default)."""
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        return "must be a @dataclass"
+    if base is not None and not issubclass(cls, base):
+        return f"must extend glmtasks.api.{base.__name__}"
+    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if required:
+        return f"must give every field a default (the declared default of its config key); {', '.join(required)} have none"
+    return None
 
 
-def _check_task(task, registry, config_dirs: Sequence[Path], data_overrides: dict, backbone, report: PluginReport) -> None:
+def _compose_task(task_name: str, registry: Any) -> dict[str, Any]:
+    """The config ``python -m glmtasks task=<task_name>`` composes, with ``registry`` as the plugins."""
+    from glmtasks.cli import compose_dict
+    from glmtasks.registry import using_registry
+    from glmtasks.searchpath import register_task_nodes
+
+    with using_registry(registry):
+        register_task_nodes(registry)
+        return compose_dict([f"task={task_name}"])
+
+
+def _check_task(task, registry, data_overrides: dict, backbone, report: PluginReport) -> None:
     """Exercise one task end to end on the tiny backbone, appending to ``report``."""
     import torch
+    from lightning import LightningDataModule
 
-    from glmtasks.config import TaskConfig, build_dataclass
+    from glmtasks.config import parse_run_config
+    from glmtasks.datamodule import DataModuleProtocol
+    from glmtasks.errors import GlmtasksError
+    from glmtasks.run import build_datamodule, build_head_config, check_config
     from glmtasks.specs import resolve_factory
 
     where = f"task '{task.name}'"
@@ -254,52 +266,32 @@ def _check_task(task, registry, config_dirs: Sequence[Path], data_overrides: dic
 
     # -- configs ---------------------------------------------------------------------------
     try:
-        task_path, task_yaml = _load_yaml(config_dirs, "task", task.name)
-        data_path, data_yaml = _load_yaml(config_dirs, "data", task.name)
+        raw = _compose_task(task.name, registry)
+        raw["data"].update(data_overrides)
+        config = parse_run_config(raw)
+        resolved = check_config(config, registry)
+    except GlmtasksError as exc:
+        return problem(f"`python -m glmtasks task={task.name}` does not compose into a valid config (task/{task.name}.yaml and data/{task.name}.yaml must exist in a registered config dir): {exc}")
     except Exception as exc:  # noqa: BLE001
         return problem(f"a config of the task does not load: {type(exc).__name__}: {exc}")
-    if task_path is None:
-        problem(f"no task/{task.name}.yaml in the registered config dirs; `task={task.name}` would not compose")
-        task_yaml = {"name": task.name}
-    else:
-        errors: list[str] = []
-        build_dataclass(TaskConfig, task_yaml, "task", errors)
-        if task_yaml.get("name") != task.name:
-            errors.append(f"its name is {task_yaml.get('name')!r}, not {task.name!r}")
-        for error in errors:
-            problem(f"{task_path}: {error}")
-    if data_path is None:
-        problem(f"no data/{task.name}.yaml in the registered config dirs; `task={task.name}` needs it (the default data is data/<task>)")
-        data_yaml = {}
-    dm_spec = registry.datamodules.get(task.datamodule)
-    values = {k: v for k, v in {**data_yaml, **data_overrides}.items() if k not in ("datamodule", "name")}
-    errors = []
-    try:
-        data_config = build_dataclass(resolve_factory(dm_spec.config_class), values, "data", errors)
-    except Exception as exc:  # noqa: BLE001
-        return problem(f"datamodule '{dm_spec.name}': cannot build its config: {type(exc).__name__}: {exc}")
-    for error in errors:
-        problem(f"data/{task.name}.yaml with the given overrides: {error}")
-    if len(report.problems) > problems_before:
-        return
-    report.checked.append(f"{where}: task/{task.name}.yaml and data/{task.name}.yaml are valid")
+    report.checked.append(f"{where}: `task={task.name}` composes; task/{task.name}.yaml and data/{task.name}.yaml are valid")
 
     # -- datamodule ------------------------------------------------------------------------
     from glmtasks.backbone import load_tokenizer
 
+    dm_name = resolved.datamodule
     try:
-        datamodule = resolve_factory(dm_spec.factory)(data_config, task)
+        datamodule = build_datamodule(config, resolved, registry)
     except Exception as exc:  # noqa: BLE001
-        return problem(f"datamodule '{dm_spec.name}'(config, task) raised {type(exc).__name__}: {exc}")
-    missing = [a for a in ("task_info", "training_texts", "set_tokenizer", "example_record", "setup", "train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader") if not hasattr(datamodule, a)]
-    if missing:
-        return problem(f"datamodule '{dm_spec.name}' lacks {', '.join(missing)} (see glmtasks.data)")
+        return problem(f"datamodule '{dm_name}'(config) raised {type(exc).__name__}: {exc}")
+    if not isinstance(datamodule, LightningDataModule) or not isinstance(datamodule, DataModuleProtocol):
+        return problem(f"datamodule '{dm_name}' must be a LightningDataModule implementing glmtasks.api.DataModuleProtocol (extend glmtasks.api.TaskDataModule)")
     task_info = datamodule.task_info
     if not isinstance(task_info, dict) or not _json_ok(task_info):
-        return problem(f"datamodule '{dm_spec.name}'.task_info must be a JSON-serializable dict, got {type(task_info).__name__}")
+        return problem(f"datamodule '{dm_name}'.task_info must be a JSON-serializable dict, got {type(task_info).__name__}")
     texts = [t for _, t in zip(range(50), datamodule.training_texts())]
     if not texts or not all(isinstance(t, str) for t in texts):
-        return problem(f"datamodule '{dm_spec.name}'.training_texts() must yield strings (got {texts[:2]!r})")
+        return problem(f"datamodule '{dm_name}'.training_texts() must yield strings (got {texts[:2]!r})")
     try:
         tokenizer = load_tokenizer(backbone, datamodule.training_texts)
         datamodule.set_tokenizer(tokenizer)
@@ -308,40 +300,40 @@ def _check_task(task, registry, config_dirs: Sequence[Path], data_overrides: dic
         eval_batch = next(iter(datamodule.val_dataloader()))
         predict_batch = next(iter(datamodule.predict_dataloader()))
     except Exception as exc:  # noqa: BLE001
-        return problem(f"datamodule '{dm_spec.name}': tokenizing and batching raised {type(exc).__name__}: {exc}")
+        return problem(f"datamodule '{dm_name}': tokenizing and batching raised {type(exc).__name__}: {exc}")
     for label, batch in (("train", train_batch), ("validation", eval_batch), ("predict", predict_batch)):
         size = len(batch["index"]) if isinstance(batch, dict) and isinstance(batch.get("index"), torch.Tensor) else None
         if size is None or not all(isinstance(v, torch.Tensor) or (isinstance(v, list) and len(v) == size) for v in batch.values()):
             kinds = {k: type(v).__name__ for k, v in batch.items()} if isinstance(batch, dict) else type(batch).__name__
             return problem(
-                f"datamodule '{dm_spec.name}': a {label} batch must be a dict with an 'index' tensor and tensors or "
+                f"datamodule '{dm_name}': a {label} batch must be a dict with an 'index' tensor and tensors or "
                 f"per-example lists as values, got {kinds}"
             )
     try:
         record = datamodule.example_record("test", int(predict_batch["index"][0]))
     except Exception as exc:  # noqa: BLE001
-        return problem(f"datamodule '{dm_spec.name}'.example_record('test', index) raised {type(exc).__name__}: {exc}")
+        return problem(f"datamodule '{dm_name}'.example_record('test', index) raised {type(exc).__name__}: {exc}")
     if not isinstance(record, dict) or not _json_ok(record):
-        return problem(f"datamodule '{dm_spec.name}'.example_record must return a JSON-serializable dict, got {record!r}")
-    report.checked.append(f"{where}: datamodule '{dm_spec.name}' protocol and batches")
+        return problem(f"datamodule '{dm_name}'.example_record must return a JSON-serializable dict, got {record!r}")
+    report.checked.append(f"{where}: datamodule '{dm_name}' protocol and batches")
 
     # -- head ------------------------------------------------------------------------------
-    from glmtasks.head import HeadOutput, TaskHead
+    from glmtasks.head import HeadOutput, TaskHead, save_head
 
-    head_spec = registry.heads.get(task.head)
+    head_spec = registry.heads.get(resolved.head)
     try:
-        head = resolve_factory(head_spec.factory)(backbone, tokenizer, task_info, dict(task_yaml.get("head_config") or {}))
+        head = resolve_factory(head_spec.factory)(backbone, tokenizer, task_info, build_head_config(config.task.head_config, resolved, registry, []))
     except Exception as exc:  # noqa: BLE001
         return problem(f"head '{head_spec.name}' factory(backbone, tokenizer, task_info, head_config) raised {type(exc).__name__}: {exc}")
     if not isinstance(head, torch.nn.Module) or not isinstance(head, TaskHead):
-        return problem(f"head '{head_spec.name}' must be a torch.nn.Module with forward, predict and save_pretrained (glmtasks.head.TaskHead)")
+        return problem(f"head '{head_spec.name}' must be a torch.nn.Module with model, tokenizer, forward and predict (glmtasks.api.TaskHead)")
     head.train()
     try:
         out = head(train_batch)
     except Exception as exc:  # noqa: BLE001
         return problem(f"head '{head_spec.name}'.forward(train batch) raised {type(exc).__name__}: {exc}")
     if not isinstance(out, HeadOutput):
-        return problem(f"head '{head_spec.name}'.forward must return glmtasks.head.HeadOutput, got {type(out).__name__}")
+        return problem(f"head '{head_spec.name}'.forward must return glmtasks.api.HeadOutput, got {type(out).__name__}")
     loss = out.loss
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0 or not loss.requires_grad or not math.isfinite(float(loss.detach())):
         return problem(f"head '{head_spec.name}': the loss of a labelled batch must be a finite scalar tensor with grad, got {loss!r}")
@@ -377,23 +369,23 @@ def _check_task(task, registry, config_dirs: Sequence[Path], data_overrides: dic
             )
     export = Path(tempfile.mkdtemp(prefix="glmtasks-check-"))
     try:
-        head.save_pretrained(export)
-        if not any(export.iterdir()):
-            problem(f"head '{head_spec.name}'.save_pretrained(directory) wrote nothing")
+        save_head(head, export)
+        if not (export / "config.json").is_file():
+            problem(f"head '{head_spec.name}': the export has no config.json (head.model must be a transformers model)")
     except Exception as exc:  # noqa: BLE001
-        problem(f"head '{head_spec.name}'.save_pretrained(directory) raised {type(exc).__name__}: {exc}")
+        problem(f"head '{head_spec.name}': exporting (model, tokenizer, save_extras) raised {type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(export, ignore_errors=True)
-    report.checked.append(f"{where}: head '{head_spec.name}' forward, backward, predict and save_pretrained on real batches")
+    report.checked.append(f"{where}: head '{head_spec.name}' forward, backward, predict and export on real batches")
 
     # -- metrics ---------------------------------------------------------------------------
     from torchmetrics import Metric
 
     logged: set[str] = set()
-    for metric_name in task.metrics:
+    for metric_name in resolved.metrics:
         spec = registry.metrics.get(metric_name)
         try:
-            metric = resolve_factory(spec.factory)(task_info)
+            metric = spec.build(task_info)
             if not isinstance(metric, Metric):
                 problem(f"metric '{metric_name}' factory(task_info) must return a torchmetrics.Metric, got {type(metric).__name__}")
                 continue
@@ -409,8 +401,8 @@ def _check_task(task, registry, config_dirs: Sequence[Path], data_overrides: dic
                 problem(f"metric '{metric_name}' computed {key}={scalar!r}; each value must be a scalar")
         logged.update(values)
         report.checked.append(f"{where}: metric '{metric_name}' accepts the metric_inputs of head '{head_spec.name}'")
-    if task.monitor not in logged and len(report.problems) == problems_before:
-        problem(f"monitor '{task.monitor}' is not among the logged metric values {sorted(logged)}")
+    if resolved.monitor not in logged and len(report.problems) == problems_before:
+        problem(f"monitor '{resolved.monitor}' is not among the logged metric values {sorted(logged)}")
 
 
 def _json_ok(value: Any) -> bool:

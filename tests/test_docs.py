@@ -1,7 +1,8 @@
 """The plugin author's guide (docs/plugins.md) documents every hook, spec field and head method as they are.
 
 A hookspec added to glmtasks/hookspecs.py fails here until docs/plugins.md has a heading with
-its exact signature, a "firstresult: yes|no" line and an example.
+its exact signature, a "firstresult: yes|no" line and an example; a hook of the base datamodule
+fails until the guide lists it with its parameters. (tests/test_api.py checks the API's names.)
 """
 
 from __future__ import annotations
@@ -109,8 +110,32 @@ def test_every_spec_field_is_documented(spec):
         assert f"`{field.name}`" in body, f"field {spec.__name__}.{field.name} is missing from its section of docs/plugins.md"
 
 
-@pytest.mark.parametrize("method", ["forward", "predict", "save_pretrained"])
+@pytest.mark.parametrize("method", ["forward", "predict"])
 def test_head_protocol_methods_are_documented_with_their_signatures(method):
     assert method in {name for name, _ in inspect.getmembers(TaskHead, inspect.isfunction)}
     text = signature_text(getattr(TaskHead, method), drop_self=True)
     assert f"`{text}`" in GUIDE.read_text(encoding="utf-8"), f"docs/plugins.md must document the head method `{text}`"
+
+
+def test_the_optional_export_hook_is_documented():
+    assert "`save_extras(directory: Path) -> None`" in GUIDE.read_text(encoding="utf-8")
+
+
+def datamodule_hooks() -> list[str]:
+    """The methods of TaskDataModule a task overrides (its first block, up to ``adopt_task_info``)."""
+    from glmtasks.datamodule import TaskDataModule
+
+    names = [name for name in TaskDataModule.__dict__ if not name.startswith("_") and callable(TaskDataModule.__dict__[name])]
+    return names[: names.index("adopt_task_info")]
+
+
+def test_datamodule_hooks_are_found():
+    assert {"encode", "encode_batch", "read_file", "demo_records"} <= set(datamodule_hooks())
+
+
+@pytest.mark.parametrize("hook", datamodule_hooks())
+def test_every_datamodule_hook_is_documented_with_its_parameters(hook):
+    from glmtasks.datamodule import TaskDataModule
+
+    parameters = [p for p in inspect.signature(getattr(TaskDataModule, hook)).parameters if p != "self"]
+    assert f"`{hook}({', '.join(parameters)})`" in GUIDE.read_text(encoding="utf-8"), f"docs/plugins.md must list the datamodule hook `{hook}({', '.join(parameters)})`"

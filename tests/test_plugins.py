@@ -7,7 +7,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
 from glmtasks import plugins as plugin_module
 from glmtasks.errors import PluginError, UnknownNameError
 

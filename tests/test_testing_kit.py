@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import glmtasks.testing
-from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
 from glmtasks.testing import PluginContractError, check_plugin, plugin_path_env, run_task, tiny_backbone_config
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
-from glmtasks.api import DataConfig, DataError, TaskDataModule, label_id, label_names
+from glmtasks.api import DataConfig, DataError, TaskDataModule, encode_texts, label_id, label_names
 
 
 @dataclass
@@ -74,10 +74,8 @@ class ClassificationDataModule(TaskDataModule):
 
     def encode_batch(self, records: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
         c = self.config
-        texts = [r[c.text_column] for r in records]
         pairs = [r[c.text_pair_column] for r in records] if c.text_pair_column else None
-        encoded = self.tokenizer(texts, pairs, truncation=True, max_length=c.max_length)
-        features = [{key: encoded[key][i] for key in encoded} for i in range(len(records))]
+        features = encode_texts(self.tokenizer, [r[c.text_column] for r in records], pairs, c.max_length)
         labels = self.task_info["labels"]
         index = {name: i for i, name in enumerate(labels)}
         for feature, record in zip(features, records):

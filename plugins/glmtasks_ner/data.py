@@ -4,8 +4,9 @@ Reading: a CoNLL file has one word per line, whitespace-separated columns (the w
 columns are configurable, ``-1`` is the last), a blank line between sentences, and
 ``-DOCSTART-`` lines between documents (skipped). A jsonl file has one sentence per line:
 ``{"tokens": [...], "tags": [...]}`` (field names configurable). Tags may be IOB1, IOB2 or
-BIOES (``data.tag_scheme``); they are decoded into entity spans at once, and re-encoded
-in the scheme the model predicts (``data.label_scheme``).
+BIOES (``data.tag_scheme``); they are decoded into entity spans at once, so a record is
+``{"words": [...], "spans": [(type, start, end), ...]}``, and re-encoded in the scheme the
+model predicts (``data.label_scheme``).
 
 Alignment: the words are joined with single spaces and tokenized with character offsets
 (any fast tokenizer; no ``is_split_into_words``, which byte-level BPE handles poorly). The
@@ -19,36 +20,25 @@ from __future__ import annotations
 
 import bisect
 import json
-import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional, Sequence
 
-import lightning as L
-from torch.utils.data import DataLoader
-
-from glmtasks.data import BatchingConfig, PadCollator, compute_once, eval_loader, train_loader
-from glmtasks.errors import ConfigError, DataError
-from glmtasks.specs import TaskSpec
+from glmtasks.api import ConfigError, DataConfig, DataError, PadCollator, TaskDataModule
 from glmtasks_ner.tags import check_scheme, invalid_tag, label_names, mark_entities, spans_to_tags, tags_to_spans
 
-SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
-TEXT_FIELDS = ("words", "word_starts", "spans")
-"""Example fields that stay Python lists in a batch (not padded into tensors)."""
+PER_SENTENCE_FIELDS = ("words", "word_starts", "spans")
+"""Feature fields that stay Python lists in a batch (not padded into tensors)."""
 
 
 @dataclass
-class NERDataConfig(BatchingConfig):
-    """The ``data:`` section of ``task=ner``."""
+class NERDataConfig(DataConfig):
+    """The ``data:`` section of ``task=ner``.
 
-    source: str = "files"
-    """``files`` (``*_file`` keys) or ``demo`` (generated sentences)."""
-    train_file: Optional[str] = None
-    validation_file: Optional[str] = None
-    test_file: Optional[str] = None
-    """Test split file; when unset, test metrics and predictions use the validation split."""
-    format: Optional[str] = None
-    """``conll`` (column text) or ``jsonl``; default: ``jsonl`` for .jsonl/.json files, else ``conll``."""
+    ``data.format`` is ``conll`` or ``jsonl`` (default: ``jsonl`` for .jsonl/.json files, else
+    ``conll``); ``data.source`` is ``files`` or ``demo`` (not ``hub``).
+    """
+
     token_column: int = 0
     """CoNLL column of the word (0-based; negative counts from the end)."""
     tag_column: int = -1
@@ -67,18 +57,6 @@ class NERDataConfig(BatchingConfig):
     """Scheme the model learns to predict: ``iob1``, ``iob2`` or ``bioes``."""
     entity_types: Optional[list] = None
     """Entity types (``[PER, ORG, LOC, MISC]``); default: the types of the training data, sorted."""
-    demo_train_size: int = 1500
-    """Generated training sentences (``source=demo``)."""
-    demo_eval_size: int = 300
-    """Generated validation and test sentences (``source=demo``)."""
-
-
-@dataclass
-class NERExample:
-    """One sentence: its words and gold entity spans ``(type, start, end)`` over words."""
-
-    words: list[str]
-    spans: list[tuple[str, int, int]]
 
 
 # ---------------------------------------------------------------------------------------
@@ -209,12 +187,13 @@ def first_subtokens(offsets: Sequence[Sequence[int]], word_spans: Sequence[tuple
     return first
 
 
-def encode_example(tokenizer: Any, example: NERExample, label_ids: dict[str, int], label_scheme: str, max_length: int) -> dict[str, Any]:
-    """Model inputs and first-sub-token labels of one sentence (``-100`` on other tokens)."""
-    text, spans = word_char_spans(example.words)
+def encode_example(tokenizer: Any, record: dict[str, Any], label_ids: dict[str, int], label_scheme: str, max_length: int) -> dict[str, Any]:
+    """Model inputs and first-sub-token labels of one sentence record (``-100`` on other tokens)."""
+    words, spans = record["words"], record["spans"]
+    text, char_spans = word_char_spans(words)
     encoded = tokenizer(text, truncation=True, max_length=max_length, return_offsets_mapping=True)
-    word_starts = first_subtokens(encoded["offset_mapping"], spans)
-    tags = spans_to_tags(example.spans, len(example.words), label_scheme)
+    word_starts = first_subtokens(encoded["offset_mapping"], char_spans)
+    tags = spans_to_tags(spans, len(words), label_scheme)
     labels = [-100] * len(encoded["input_ids"])
     for word, position in enumerate(word_starts):
         if position >= 0:
@@ -222,190 +201,105 @@ def encode_example(tokenizer: Any, example: NERExample, label_ids: dict[str, int
     feature = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"], "labels": labels}
     if "token_type_ids" in encoded:
         feature["token_type_ids"] = encoded["token_type_ids"]
-    feature.update(words=example.words, word_starts=word_starts, spans=example.spans)
+    feature.update(words=words, word_starts=word_starts, spans=spans)
     return feature
-
-
-class NERCollator:
-    """Pads the tensor fields (``labels`` with ``-100``) and keeps words, first-sub-token
-    positions and gold spans as plain lists."""
-
-    def __init__(self, pad_id: int):
-        self.pad = PadCollator(pad_id=pad_id, label_pad_id=-100, padding_side="right")
-
-    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        batch: dict[str, Any] = self.pad([{k: v for k, v in f.items() if k not in TEXT_FIELDS} for f in features])
-        for key in TEXT_FIELDS:
-            batch[key] = [f[key] for f in features]
-        return batch
 
 
 # ---------------------------------------------------------------------------------------
 # The datamodule.
 
 
-class NERDataModule(L.LightningDataModule):
-    """Reads and checks every split when constructed (unknown tags fail before a model is
-    built), tokenizes once in ``setup``, and batches with length grouping and dynamic padding.
+class NERDataModule(TaskDataModule):
+    """Sentences as words and gold entity spans; unknown tags and entity types fail before a model is built.
 
     ``task_info``: ``labels`` (the model's label names), ``entity_types``, ``label_scheme``
     (the labels' scheme) and ``tag_scheme`` (the data's scheme, used for written predictions).
     """
 
-    def __init__(self, config: NERDataConfig, task: TaskSpec):
-        super().__init__()
-        self.config = config
-        self.task = task
+    config: NERDataConfig
+
+    def __init__(self, config: NERDataConfig):
+        if config.source == "hub":
+            raise DataError("task=ner reads CoNLL or jsonl files (data.source=files) or its demo set (data.source=demo), not data.source=hub")
         try:
-            self.tag_scheme = check_scheme(config.tag_scheme, "tag_scheme")
-            self.label_scheme = check_scheme(config.label_scheme, "label_scheme")
+            tag_scheme = check_scheme(config.tag_scheme, "tag_scheme")
+            check_scheme(config.label_scheme, "label_scheme")
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        self.examples = self._load()
-        self.entity_types = self._entity_types()
-        self.labels = label_names(self.entity_types, self.label_scheme)
-        self.task_info = {
-            "labels": self.labels,
-            "entity_types": self.entity_types,
-            "label_scheme": self.label_scheme,
-            "tag_scheme": self.tag_scheme,
-        }
-        self.tokenizer: Any = None
-        self.features: dict[str, list[dict[str, Any]]] = {}
+        self.tag_scheme = "iob2" if config.source == "demo" else tag_scheme
+        super().__init__(config)
 
-    def _load(self) -> dict[str, list[NERExample]]:
-        c = self.config
-        if c.source == "demo":
-            from glmtasks_ner.demo import generate_ner
-
-            self.tag_scheme = "iob2"
-            sizes = {"train": c.demo_train_size, "validation": c.demo_eval_size, "test": c.demo_eval_size}
-            raw = {split: [(w, t, i + 1) for i, (w, t) in enumerate(generate_ner(n, seed=c.seed * 1000 + k))] for k, (split, n) in enumerate(sizes.items())}
-            where = {split: f"demo {split} data" for split in sizes}
-        elif c.source == "files":
-            for split in ("train", "validation"):
-                if not getattr(c, SPLIT_KEYS[split]):
-                    key = SPLIT_KEYS[split]
-                    raise DataError(f"data.{key} is not set; give a CoNLL or jsonl file with data.{key}=<path>")
-            raw, where = {}, {}
-            for split, key in SPLIT_KEYS.items():
-                if getattr(c, key):
-                    raw[split], where[split] = self._read(getattr(c, key), key), f"{getattr(c, key)} (data.{key})"
-        else:
-            raise DataError(f"unknown data.source '{c.source}'; use files or demo")
-        predict_file = getattr(c, "predict_file", None)
-        if predict_file:
-            raw["predict"], where["predict"] = self._read(predict_file, "predict_file", tags_optional=True), f"{predict_file} (data.predict_file)"
-        splits = {split: self._to_examples(sentences, where[split]) for split, sentences in raw.items()}
-        if c.max_train_samples:
-            random.Random(c.seed).shuffle(splits["train"])
-            splits["train"] = splits["train"][: c.max_train_samples]
-        if c.max_eval_samples:
-            for split in ("validation", "test"):
-                if split in splits:
-                    splits[split] = splits[split][: c.max_eval_samples]
-        splits.setdefault("test", splits["validation"])
-        return splits
-
-    def _read(self, path: str, key: str, tags_optional: bool = False) -> list[tuple[list[str], list[str], int]]:
+    def read_file(self, path: str, key: str, labelled: bool) -> list[dict[str, Any]]:
+        """Sentences of a CoNLL or jsonl file (``data.format``), tags checked and decoded into spans."""
         c = self.config
         if infer_ner_format(path, c.format) == "jsonl":
-            return read_jsonl(path, key, c.tokens_field, c.tags_field, tags_optional)
-        return read_conll(path, key, c.token_column, c.tag_column, c.column_separator, c.doc_start, tags_optional)
-
-    def _to_examples(self, sentences: list[tuple[list[str], list[str], int]], where: str) -> list[NERExample]:
-        examples = []
+            sentences = read_jsonl(path, key, c.tokens_field, c.tags_field, tags_optional=not labelled)
+        else:
+            sentences = read_conll(path, key, c.token_column, c.tag_column, c.column_separator, c.doc_start, tags_optional=not labelled)
+        scheme = self.tag_scheme
+        records = []
         for words, tags, line in sentences:
-            bad = invalid_tag(tags, self.tag_scheme)
+            bad = invalid_tag(tags, scheme)
             if bad is not None:
                 raise DataError(
-                    f"unknown tag '{bad}' in the sentence at line {line} of {where}; tags must be O or "
-                    f"{'/'.join(p + '-TYPE' for p in ('B', 'I', 'E', 'S') if self.tag_scheme == 'bioes' or p in 'BI')} "
-                    f"({self.tag_scheme.upper()}); fix the data or set data.tag_scheme=iob1|iob2|bioes"
+                    f"unknown tag '{bad}' in the sentence at line {line} of {path} (data.{key}); tags must be O or "
+                    f"{'/'.join(p + '-TYPE' for p in ('B', 'I', 'E', 'S') if scheme == 'bioes' or p in 'BI')} "
+                    f"({scheme.upper()}); fix the data or set data.tag_scheme=iob1|iob2|bioes"
                 )
-            examples.append(NERExample(words, tags_to_spans(tags, self.tag_scheme)))
-        return examples
+            records.append({"words": words, "spans": tags_to_spans(tags, scheme)})
+        return records
 
-    def _entity_types(self, given: Optional[Sequence[str]] = None) -> list[str]:
-        found = {split: sorted({t for ex in examples for t, _, _ in ex.spans}) for split, examples in self.examples.items()}
-        given = given or self.config.entity_types
-        types = [str(t) for t in given] if given else found["train"]
-        if not types:
-            raise DataError("the training data has no entities; check data.tag_column and data.tag_scheme")
-        for split, names in found.items():
-            unknown = [t for t in names if t not in types]
-            if unknown:
-                raise DataError(
-                    f"the {split} data has entity type(s) {', '.join(unknown)} that are not in {types}; "
-                    "list every type in data.entity_types=[...] or fix the data"
-                )
-        return types
+    def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
+        """Generated news-like sentences (IOB2) with PER/ORG/LOC/MISC entities."""
+        from glmtasks_ner.demo import generate_ner
 
-    # -- the protocol the core uses -------------------------------------------------------
-    def training_texts(self) -> Iterator[str]:
-        """Training sentences as space-joined words (for training a from-scratch tokenizer)."""
-        for example in self.examples["train"]:
-            yield " ".join(example.words)
+        return [{"words": words, "spans": tags_to_spans(tags, "iob2")} for words, tags in generate_ner(size, seed=seed)]
+
+    def build_task_info(self) -> dict[str, Any]:
+        """Labels of ``data.entity_types`` (else of the training data's types) in ``data.label_scheme``."""
+        c = self.config
+        labelled = self.splits.get("train") or self.splits.get("validation")
+        if c.entity_types:
+            types = [str(t) for t in c.entity_types]
+        elif labelled is None:
+            raise DataError("cannot tell the entity types without labelled data; list them with data.entity_types=[...]")
+        else:
+            types = sorted({t for record in labelled for t, _, _ in record["spans"]})
+            if not types:
+                raise DataError("the training data has no entities; check data.tag_column and data.tag_scheme")
+        label_scheme = check_scheme(c.label_scheme)
+        return {"labels": label_names(types, label_scheme), "entity_types": types, "label_scheme": label_scheme, "tag_scheme": self.tag_scheme}
+
+    def check_records(self, split: str, records: list[dict[str, Any]]) -> None:
+        """Every entity type of ``split`` must be one of ``task_info["entity_types"]``."""
+        types = list(self.task_info["entity_types"])
+        unknown = sorted({t for record in records for t, _, _ in record["spans"]} - set(types))
+        if unknown:
+            raise DataError(
+                f"the {split} data has entity type(s) {', '.join(unknown)} that are not in {types}; "
+                "list every type in data.entity_types=[...] or fix the data"
+            )
 
     def adopt_task_info(self, task_info: dict[str, Any]) -> None:
-        """Encode labels the way a trained model knows them (its entity types and label scheme)."""
-        self.label_scheme = task_info["label_scheme"]
-        self.entity_types = self._entity_types(task_info["entity_types"])
-        self.labels = list(task_info["labels"])
-        self.task_info = {**task_info, "tag_scheme": self.tag_scheme}
+        """Encode labels the way a trained model knows them; predictions keep the data's tag scheme."""
+        super().adopt_task_info({**task_info, "tag_scheme": self.tag_scheme})
 
     def set_tokenizer(self, tokenizer: Any) -> None:
-        """Use ``tokenizer`` (a fast tokenizer, for offsets) in ``setup``."""
+        """Use ``tokenizer``, which must be fast (character offsets align words and sub-tokens)."""
         if not getattr(tokenizer, "is_fast", False):
             raise ConfigError("task=ner needs a fast tokenizer (character offsets); choose a backbone whose tokenizer is fast")
-        self.tokenizer = tokenizer
+        super().set_tokenizer(tokenizer)
 
-    def example_record(self, split: str, index: int) -> dict[str, Any]:
-        """Sentence ``index`` of ``split``: text, gold tags (in the data's scheme) and gold entities marked."""
-        ex = self.examples[split][index]
-        return {
-            "text": " ".join(ex.words),
-            "gold_tags": spans_to_tags(ex.spans, len(ex.words), self.tag_scheme),
-            "gold_marked": mark_entities(ex.words, ex.spans),
-        }
+    def encode_batch(self, records: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
+        """Per sentence: token ids, first-sub-token labels, and its words, their first sub-tokens and gold spans."""
+        label_ids = {name: i for i, name in enumerate(self.task_info["labels"])}
+        return [encode_example(self.tokenizer, r, label_ids, self.task_info["label_scheme"], self.config.max_length) for r in records]
 
-    # -- Lightning ------------------------------------------------------------------------
-    def setup(self, stage: Optional[str] = None) -> None:
-        """Tokenize every split once (the test split reuses validation's when it is the same)."""
-        if self.features:
-            return
-        label_ids = {name: i for i, name in enumerate(self.labels)}
-        for split, examples in self.examples.items():
-            same = next((s for s in self.features if self.examples[s] is examples), None)
-            if same:
-                self.features[split] = self.features[same]
-                continue
-            features = compute_once(  # under DDP: encoded by rank 0, read by the others
-                f"features-{split}",
-                lambda: [encode_example(self.tokenizer, ex, label_ids, self.label_scheme, self.config.max_length) for ex in examples],
-                self.trainer,
-            )
-            for i, feature in enumerate(features):
-                feature["index"] = i
-            self.features[split] = features
+    def describe(self, record: dict[str, Any], split: str) -> dict[str, Any]:
+        """The sentence, its gold tags (in the data's scheme) and its gold entities marked."""
+        words, spans = record["words"], record["spans"]
+        return {"text": " ".join(words), "gold_tags": spans_to_tags(spans, len(words), self.tag_scheme), "gold_marked": mark_entities(words, spans)}
 
-    def _lengths(self, split: str) -> list[int]:
-        return [len(f["input_ids"]) for f in self.features[split]]
-
-    def _collator(self) -> NERCollator:
-        return NERCollator(self.tokenizer.pad_token_id)
-
-    def train_dataloader(self) -> DataLoader:
-        return train_loader(self.features["train"], self._lengths("train"), self.config, self._collator(), self.trainer)
-
-    def val_dataloader(self) -> DataLoader:
-        return eval_loader(self.features["validation"], self._lengths("validation"), self.config, self._collator(), self.trainer)
-
-    def test_dataloader(self) -> DataLoader:
-        return eval_loader(self.features["test"], self._lengths("test"), self.config, self._collator(), self.trainer)
-
-    def predict_dataloader(self) -> DataLoader:
-        """Sentences of ``data.predict_file`` (else the test split), one prediction record each."""
-        self.setup("predict")
-        split = "predict" if "predict" in self.features else "test"
-        return eval_loader(self.features[split], self._lengths(split), self.config, self._collator(), self.trainer)
+    def collator(self) -> PadCollator:
+        """Dynamic padding that keeps the per-word fields as lists."""
+        return PadCollator(pad_id=self.tokenizer.pad_token_id, keep_lists=PER_SENTENCE_FIELDS)

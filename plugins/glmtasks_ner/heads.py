@@ -8,13 +8,12 @@ the first sub-token of each word and decoded into entity spans.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
 
 import torch
 
-from glmtasks.backbone import load_model
-from glmtasks.head import HeadOutput
+from glmtasks.api import HeadOutput, load_model
 from glmtasks_ner.tags import mark_entities, spans_to_tags, tags_to_spans
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -23,6 +22,14 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 def word_predictions(token_label_ids: Sequence[int], word_starts: Sequence[int], labels: Sequence[str]) -> list[str]:
     """The label of each word: the one predicted at its first sub-token (``O`` for dropped words)."""
     return [labels[token_label_ids[p]] if p >= 0 else "O" for p in word_starts]
+
+
+@dataclass
+class TokenClassificationConfig:
+    """``task.head_config`` of the ``token_classification`` head."""
+
+    classifier_dropout: Optional[float] = None
+    """Dropout before the classification layer; default: the model's own."""
 
 
 class TokenClassificationHead(torch.nn.Module):
@@ -82,15 +89,11 @@ class TokenClassificationHead(torch.nn.Module):
             for index, words, spans in zip(batch["index"].tolist(), batch["words"], predicted)
         ]
 
-    def save_pretrained(self, directory: Path) -> None:
-        """Model (with ``id2label``) and tokenizer: loads with ``AutoModelForTokenClassification``."""
-        self.model.save_pretrained(directory)
-        self.tokenizer.save_pretrained(directory)
 
-
-def make_token_classification_head(backbone, tokenizer, task_info: dict, head_config: dict) -> TokenClassificationHead:
-    """Build the head for ``task_info["labels"]``; ``head_config`` keys go to the model config (e.g. ``classifier_dropout``)."""
+def make_token_classification_head(backbone, tokenizer, task_info: dict, head_config: TokenClassificationConfig) -> TokenClassificationHead:
+    """Build the head for ``task_info["labels"]`` (label names in ``task_info["label_scheme"]``)."""
     labels = list(task_info["labels"])
+    options = {} if head_config.classifier_dropout is None else {"classifier_dropout": head_config.classifier_dropout}
     model = load_model(
         backbone,
         "AutoModelForTokenClassification",
@@ -98,6 +101,6 @@ def make_token_classification_head(backbone, tokenizer, task_info: dict, head_co
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
-        **head_config,
+        **options,
     )
     return TokenClassificationHead(model, tokenizer, labels, task_info["label_scheme"], task_info.get("tag_scheme", task_info["label_scheme"]))

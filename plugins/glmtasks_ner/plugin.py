@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
 
 _PACKAGE = "glmtasks_ner"
 
@@ -29,6 +29,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="token_classification",
             factory=f"{_PACKAGE}.heads:make_token_classification_head",
+            config_class=f"{_PACKAGE}.heads:TokenClassificationConfig",
             description="AutoModelForTokenClassification (BERT, GLM, ...), first sub-token per word",
         )
     ]

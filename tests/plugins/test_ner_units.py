@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from glmtasks.errors import DataError
-from glmtasks_ner.data import NERDataConfig, NERDataModule, NERExample, encode_example, first_subtokens, read_conll, read_jsonl, word_char_spans
+from glmtasks.api import ConfigError, DataError
+from glmtasks_ner.data import NERDataConfig, NERDataModule, encode_example, first_subtokens, read_conll, read_jsonl, word_char_spans
 from glmtasks_ner.demo import generate_ner
 from glmtasks_ner.heads import word_predictions
 from glmtasks_ner.metrics import EntityScores
@@ -103,12 +103,57 @@ def test_unknown_tags_and_types_fail_with_the_fix(tmp_path):
     train.write_text("Peter B-PER\nspoke E-PER\n", encoding="utf-8")
     config = NERDataConfig(source="files", train_file=str(train), validation_file=str(train))
     with pytest.raises(DataError, match=r"unknown tag 'E-PER' in the sentence at line 1 .*data.tag_scheme"):
-        NERDataModule(config, None)
+        NERDataModule(config)
     config.tag_scheme = "bioes"
-    assert NERDataModule(config, None).examples["train"][0].spans == [("PER", 0, 2)]
+    assert NERDataModule(config).splits["train"][0]["spans"] == [("PER", 0, 2)]
     config.entity_types = ["LOC"]
     with pytest.raises(DataError, match=r"entity type\(s\) PER .* data.entity_types"):
-        NERDataModule(config, None)
+        NERDataModule(config)
+    config.entity_types, config.label_scheme = None, "bilou"
+    with pytest.raises(ConfigError, match="unknown tag scheme 'bilou'; set data.label_scheme="):
+        NERDataModule(config)
+
+
+def test_datamodule_batches_predict_inputs_and_describes_sentences(tmp_path):
+    """Files in one scheme, labels in another; predict inputs without tags; per-word fields stay lists."""
+    from glmtasks.api import train_bpe_tokenizer
+
+    train = tmp_path / "train.txt"
+    train.write_text("Peter I-PER\nTor I-PER\nspoke O\n\nin O\nOstra I-LOC\n\nhello O\n", encoding="utf-8")
+    predict = tmp_path / "predict.jsonl"
+    predict.write_text('{"tokens": ["Tor", "spoke"]}\n{"tokens": ["ok"]}\n', encoding="utf-8")
+    config = NERDataConfig(train_file=str(train), validation_file=str(train), predict_file=str(predict), tag_scheme="iob1", label_scheme="bioes")
+    data = NERDataModule(config)
+    assert data.task_info == {
+        "labels": ["O", "B-LOC", "I-LOC", "E-LOC", "S-LOC", "B-PER", "I-PER", "E-PER", "S-PER"],
+        "entity_types": ["LOC", "PER"], "label_scheme": "bioes", "tag_scheme": "iob1",
+    }
+    assert data.splits["test"] is data.splits["validation"], "the test split falls back to validation"
+    assert data.example_record("test", 0) == {"text": "Peter Tor spoke", "gold_tags": ["I-PER", "I-PER", "O"], "gold_marked": "[Peter Tor|PER] spoke"}
+    assert data.example_record("predict", 0)["gold_tags"] == ["O", "O"], "predict inputs need no tags"
+    assert list(data.training_texts()) == ["Peter Tor spoke", "in Ostra", "hello"]
+    data.set_tokenizer(train_bpe_tokenizer(data.training_texts(), vocab_size=300))
+    data.setup("fit")
+    feature = data.features["train"][0]
+    labels = data.task_info["labels"]
+    assert [labels[feature["labels"][p]] for p in feature["word_starts"]] == ["B-PER", "E-PER", "O"], "labels in label_scheme"
+    (batch,) = list(data.predict_dataloader())
+    assert batch["input_ids"].shape[0] == 2 and sorted(batch["words"]) == [["Tor", "spoke"], ["ok"]]
+    assert batch["spans"] == [[], []], "a batch without entities keeps empty span lists, not an empty tensor"
+    assert all(isinstance(starts, list) for starts in batch["word_starts"])
+    data.adopt_task_info({**data.task_info, "label_scheme": "iob2", "tag_scheme": "bioes", "labels": ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]})
+    assert data.task_info["tag_scheme"] == "iob1", "predictions are written in the data's own scheme"
+
+
+def test_demo_data_is_iob2_whatever_tag_scheme_says_and_a_slow_tokenizer_is_refused():
+    config = NERDataConfig(source="demo", demo_train_size=20, demo_eval_size=5, tag_scheme="bioes")
+    data = NERDataModule(config)
+    assert data.task_info["tag_scheme"] == "iob2" and data.task_info["entity_types"] == ["LOC", "MISC", "ORG", "PER"]
+    assert [len(data.splits[s]) for s in ("train", "validation", "test")] == [20, 5, 5]
+    with pytest.raises(ConfigError, match="needs a fast tokenizer"):
+        data.set_tokenizer(object())
+    with pytest.raises(DataError, match="not data.source=hub"):
+        NERDataModule(NERDataConfig(source="hub", hub_dataset="conll2003"))
 
 
 # -- alignment ----------------------------------------------------------------------------------
@@ -120,7 +165,7 @@ def test_first_subtoken_alignment_with_wordpiece():
 
     tokenizer = AutoTokenizer.from_pretrained(str(gt.get_model_path()))
     words = ["Blackburnshire", "rejects", "Quenbyvik", "."]
-    example = NERExample(words, [("LOC", 0, 1), ("PER", 2, 3)])
+    example = {"words": words, "spans": [("LOC", 0, 1), ("PER", 2, 3)]}
     labels = label_names(["LOC", "PER"], "iob2")
     feature = encode_example(tokenizer, example, {n: i for i, n in enumerate(labels)}, "iob2", max_length=64)
     tokens = tokenizer.convert_ids_to_tokens(feature["input_ids"])
@@ -178,10 +223,10 @@ def test_conll2003_reads_with_its_shipped_settings(shared_data):
         validation_file=str(shared_data / "conll2003/valid.txt"),
         entity_types=["PER", "ORG", "LOC", "MISC"],
     )
-    data = NERDataModule(config, None)
-    assert (len(data.examples["train"]), len(data.examples["validation"])) == (14041, 3250)
+    data = NERDataModule(config)
+    assert (len(data.splits["train"]), len(data.splits["validation"])) == (14041, 3250)
     assert data.task_info["labels"][:3] == ["O", "B-PER", "I-PER"]
-    assert sum(len(ex.spans) for ex in data.examples["validation"]) == 5942, "the standard count of valid entities"
+    assert sum(len(r["spans"]) for r in data.splits["validation"]) == 5942, "the standard count of valid entities"
 
 
 def test_entity_counts_add_up_across_ranks():
