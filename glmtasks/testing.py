@@ -350,9 +350,9 @@ def _check_task(task, registry, data_overrides: dict, backbone, report: PluginRe
         predictions = head.predict(predict_batch)
     except Exception as exc:  # noqa: BLE001
         return problem(f"head '{head_spec.name}'.predict(batch) raised {type(exc).__name__}: {exc}")
-    indices = [int(i) for i in predict_batch["index"]]
+    indices = sorted({int(i) for i in predict_batch["index"]})  # several features (QA windows) may share an example
     got = [r.get("index") for r in predictions if isinstance(r, dict)] if isinstance(predictions, list) else []
-    if len(got) != len(indices) or not all(type(i) is int for i in got) or sorted(got) != sorted(indices):
+    if not all(type(i) is int for i in got) or sorted(got) != indices:
         return problem(f"head '{head_spec.name}'.predict must return one dict per example with its batch 'index' {indices}")
     bad = [r for r in predictions if not _json_ok({**datamodule.example_record("test", int(r["index"])), **r})]
     if bad:
@@ -431,6 +431,12 @@ class TaskRun:
     metrics: dict
     """``metrics.json``: ``val`` and ``test`` dicts (``val/<metric>``...), ``score``, ``monitor``..."""
 
+    def run_dirs(self) -> list[Path]:
+        """Every run directory with a ``metrics.json`` under ``output_dir``, oldest first (a sweep has several)."""
+        if not self.output_dir.is_dir():
+            return []
+        return sorted(path.parent for path in self.output_dir.rglob("metrics.json"))
+
     def predictions(self) -> list[dict]:
         """The lines of ``predictions.jsonl``."""
         text = (self.run_dir / "predictions.jsonl").read_text(encoding="utf-8")
@@ -485,22 +491,46 @@ def run_task(
         check: raise ``AssertionError`` with the end of stderr when the run fails.
         timeout: seconds before the run is killed.
     """
-    tmp_path = Path(tmp_path) if tmp_path is not None else Path(tempfile.mkdtemp(prefix="glmtasks-run-"))
-    output_dir = tmp_path / "outputs"
     given = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
     base = [o for o in TINY_OVERRIDES if o.split("=", 1)[0] not in given] if tiny else []
+    return run_glmtasks([f"task={task}", *base, *overrides], tmp_path, plugins=plugins, env=env, check=check, timeout=timeout)
+
+
+def run_glmtasks(
+    args: Sequence[str],
+    tmp_path: Optional[Path] = None,
+    *,
+    plugins: Optional[Mapping[str, str]] = None,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[Path] = None,
+    check: bool = False,
+    timeout: float = 900,
+) -> TaskRun:
+    """Run ``python -m glmtasks <args>`` as a user would, outputs under ``tmp_path/outputs``.
+
+    :func:`run_task` with nothing added: for subcommands (``plugins``), sweeps (``-m``), and
+    runs that are expected to fail (``check=False``, the default here; read ``returncode``
+    and ``stderr``). ``paths.output_dir`` is appended unless the first argument is a subcommand
+    or a help flag. Other arguments as in :func:`run_task`; ``cwd`` defaults to ``tmp_path``.
+    """
+    tmp_path = Path(tmp_path) if tmp_path is not None else Path(tempfile.mkdtemp(prefix="glmtasks-run-"))
+    output_dir = tmp_path / "outputs"
     full_env = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **os.environ}
     if plugins:
         full_env.update(plugin_path_env(plugins, tmp_path / "plugin-entry-points"))
     full_env.update(env or {})
-    command = [sys.executable, "-m", "glmtasks", f"task={task}", *base, *overrides, f"paths.output_dir={output_dir}"]
-    proc = subprocess.run(command, cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=timeout)
-    found = sorted(output_dir.rglob("metrics.json")) if output_dir.is_dir() else []
-    run_dir = found[-1].parent if found else None
-    metrics = json.loads(found[-1].read_text(encoding="utf-8")) if found else {}
-    if check and (proc.returncode != 0 or run_dir is None):
+    command = [sys.executable, "-m", "glmtasks", *args]
+    if not (args and args[0] in ("plugins", "-h", "--help")):
+        command.append(f"paths.output_dir={output_dir}")
+    proc = subprocess.run(command, cwd=cwd or tmp_path, env=full_env, capture_output=True, text=True, timeout=timeout)
+    run = TaskRun(proc.returncode, proc.stdout, proc.stderr, output_dir, None, {})
+    found = run.run_dirs()
+    if found:
+        run.run_dir = found[-1]
+        run.metrics = json.loads((run.run_dir / "metrics.json").read_text(encoding="utf-8"))
+    if check and (proc.returncode != 0 or run.run_dir is None):
         raise AssertionError(f"{' '.join(command[1:])} exited with {proc.returncode}:\n{proc.stderr[-4000:]}")
-    return TaskRun(proc.returncode, proc.stdout, proc.stderr, output_dir, run_dir, metrics)
+    return run
 
 
 # ---------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_every_task_has_its_default_data_config():
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        (["task=sentimnt"], "unknown task 'sentimnt' (did you mean 'sentiment'?); available: "),
+        (["task=sentimnt"], "unknown task 'sentimnt' (did you mean 'sentiment'?); no installed plugin provides it"),
         (["backbone=glm-tinny"], "unknown backbone 'glm-tinny' (did you mean 'glm-tiny'?)"),
         (["data=sst3"], "unknown data 'sst3' (did you mean 'sst2'?)"),
         (["trainer.max_step=3"], "unknown config key 'trainer.max_step' (did you mean 'max_steps'?)"),

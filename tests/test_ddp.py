@@ -7,28 +7,21 @@ torchrun/srun, strategies from config) and :func:`glmtasks.data.map_once`.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from conftest import TINY
+from glmtasks.testing import run_task
 
 # 61 validation examples in batches of 16 on 2 ranks: shards of 31 and 30, uneven last batches.
-DDP_DATA = ["data.demo_train_size=256", "data.demo_eval_size=61", "+data.eval_batch_size=16", "optimizer.lr=3e-3"]
+DDP_DATA = ["data.demo_train_size=256", "data.demo_eval_size=61", "data.eval_batch_size=16", "optimizer.lr=3e-3"]
 
 
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory):
     """One ``trainer=ddp_cpu`` run (Lightning starts the second process), shared by the tests below."""
-    out = tmp_path_factory.mktemp("ddp")
-    proc = subprocess.run(
-        [sys.executable, "-m", "glmtasks", "task=sentiment", "trainer=ddp_cpu", *TINY, *DDP_DATA, f"paths.output_dir={out}"],
-        cwd=out, capture_output=True, text=True, env=os.environ.copy(), timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return out, proc.stdout + proc.stderr
+    run = run_task("sentiment", ["trainer=ddp_cpu", *DDP_DATA], tmp_path_factory.mktemp("ddp"))
+    return run.output_dir, run.stdout + run.stderr
 
 
 def test_all_ranks_share_one_run_directory(ddp_run):
@@ -64,23 +57,22 @@ def test_predictions_cover_each_test_example_exactly_once(ddp_run):
 def validate_in_one_process(checkpoint: str, overrides: list[str]) -> dict[str, float]:
     """Validation metrics of ``checkpoint`` computed by this (single) process, through the same core pieces."""
     import lightning as L
-    from omegaconf import OmegaConf
-
     from glmtasks.backbone import load_tokenizer
-    from glmtasks.cli import compose, validate
+    from glmtasks.cli import compose_dict, validate
     from glmtasks.module import TaskModule
     from glmtasks.registry import default_registry
-    from glmtasks.run import build_datamodule, resolve_task
+    from glmtasks.run import build_datamodule, build_head_config, resolve_task
     from glmtasks.specs import resolve_factory
 
-    config = validate(OmegaConf.to_container(compose(overrides), resolve=True))
+    config = validate(compose_dict(overrides))
     registry = default_registry()
     task = resolve_task(config, registry)
     datamodule = build_datamodule(config, task, registry)
     tokenizer = load_tokenizer(config.backbone, datamodule.training_texts)  # deterministic: the run's vocabulary
     datamodule.set_tokenizer(tokenizer)
-    head = resolve_factory(registry.heads.get(task.head).factory)(config.backbone, tokenizer, datamodule.task_info, {})
-    metrics = {name: resolve_factory(registry.metrics.get(name).factory)(datamodule.task_info) for name in task.metrics}
+    head_config = build_head_config(config.task.head_config, task, registry, [])
+    head = resolve_factory(registry.heads.get(task.head).factory)(config.backbone, tokenizer, datamodule.task_info, head_config)
+    metrics = {name: registry.metrics.get(name).build(datamodule.task_info) for name in task.metrics}
     module = TaskModule(head, metrics, config.optimizer, config.scheduler)
     trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, use_distributed_sampler=False)
@@ -93,7 +85,7 @@ def test_validation_metrics_equal_one_process_on_the_same_checkpoint(ddp_run):
     (metrics_file,) = out.rglob("metrics.json")
     ddp = json.loads(metrics_file.read_text())
     # The same checkpoint scored by one process, in batches of another size (7 instead of 16).
-    one = validate_in_one_process(ddp["best_checkpoint"], ["task=sentiment", *TINY, *DDP_DATA[:2], "+data.eval_batch_size=7"])
+    one = validate_in_one_process(ddp["best_checkpoint"], ["task=sentiment", *TINY, *DDP_DATA[:2], "data.eval_batch_size=7"])
     assert set(one) == set(ddp["val"]) == {"val/loss", "val/accuracy", "val/macro_f1"}
     for key, value in ddp["val"].items():
         assert one[key] == pytest.approx(value, abs=1e-5), key

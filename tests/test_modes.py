@@ -4,34 +4,28 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from conftest import TINY
+from glmtasks.testing import run_task
 
 SMALL = ["data.demo_train_size=200", "data.demo_eval_size=48"]
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("trained")
-    proc = subprocess.run(
-        [sys.executable, "-m", "glmtasks", "task=sentiment", *TINY, *SMALL, f"paths.output_dir={out}"],
-        cwd=out, capture_output=True, text=True, env=os.environ.copy(), timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (run_dir,) = [p.parent for p in out.rglob("metrics.json")]
-    return run_dir
+    run = run_task("sentiment", SMALL, tmp_path_factory.mktemp("trained"))
+    assert len(run.run_dirs()) == 1
+    return run.run_dir
 
 
 def test_evaluate_a_checkpoint_reproduces_the_training_metrics(trained_run, run_cli):
     metrics = json.loads((trained_run / "metrics.json").read_text())
     result = run_cli("task=sentiment", "mode=evaluate", f"checkpoint={metrics['best_checkpoint']}", *TINY, *SMALL)
     assert result.returncode == 0, result.stderr[-3000:]
-    evaluated = result.metrics()
+    evaluated = result.metrics
     assert evaluated["split"] == "validation"
     assert evaluated["metrics"]["val/accuracy"] == pytest.approx(metrics["val"]["val/accuracy"])
     # one epoch: the metrics.json figures are those of the validation during fit (no second pass)
@@ -42,7 +36,7 @@ def test_evaluate_an_export_on_the_test_split(trained_run, run_cli):
     metrics = json.loads((trained_run / "metrics.json").read_text())
     result = run_cli("task=sentiment", "mode=evaluate", "eval_split=test", f"checkpoint={trained_run / 'export'}", *TINY, *SMALL)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.metrics()["metrics"]["test/accuracy"] == pytest.approx(metrics["test"]["test/accuracy"], abs=1e-6)
+    assert result.metrics["metrics"]["test/accuracy"] == pytest.approx(metrics["test"]["test/accuracy"], abs=1e-6)
 
 
 def test_predict_from_a_run_directory_keeps_input_order(trained_run, run_cli, tmp_path):

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from conftest import TINY
+from glmtasks.testing import run_task
 
 SMALL_DEMO = ["data.demo_train_size=300", "data.demo_eval_size=64"]
 
@@ -22,18 +23,9 @@ def one_line_error(result) -> str:
 @pytest.fixture(scope="module")
 def sentiment_run(tmp_path_factory):
     """One tiny sentiment run shared by the tests that inspect its outputs."""
-    import os
-    import subprocess
-    import sys
-
-    out = tmp_path_factory.mktemp("sentiment")
-    proc = subprocess.run(
-        [sys.executable, "-m", "glmtasks", "task=sentiment", *TINY, *SMALL_DEMO, f"paths.output_dir={out}"],
-        cwd=out, capture_output=True, text=True, env=os.environ.copy(), timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (run_dir,) = [p.parent for p in out.rglob("metrics.json")]
-    return run_dir, proc.stdout
+    run = run_task("sentiment", SMALL_DEMO, tmp_path_factory.mktemp("sentiment"))
+    assert len(run.run_dirs()) == 1
+    return run.run_dir, run.stdout
 
 
 def test_run_directory_holds_config_checkpoints_metrics_predictions_export(sentiment_run):

@@ -88,7 +88,18 @@ def test_ddp_jobs_in_a_sweep_each_get_their_own_process_group(run_cli):
 # Configs and the summary on its own.
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in (Path(__file__).parent.parent / "conf" / "hparams_search").glob("*.yaml")))
+def search_spaces() -> list[str]:
+    """Every hparams_search option, in the core's conf/ or a plugin's config dir."""
+    from glmtasks.searchpath import config_search_dirs
+
+    return sorted({p.stem for directory in config_search_dirs() for p in (directory / "hparams_search").glob("*.yaml")})
+
+
+def test_the_plugins_bring_their_search_spaces():
+    assert {"classification", "ner", "qa", "summarization", "translation"} <= set(search_spaces())
+
+
+@pytest.mark.parametrize("name", search_spaces())
 def test_hparams_search_configs_compose_with_the_tasks_direction(name):
     from omegaconf import OmegaConf
 

@@ -1,22 +1,28 @@
-"""QA data: SQuAD-format JSON (plain, .gz or .zip) read into questions, then cut into token windows.
+"""QA data: SQuAD-format questions cut into overlapping token windows.
 
-Reading: ``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question",
-"answers": [{"text", "answer_start"}]}]}]}]}`` (SQuAD v1.1, CMRC 2018). Articles can be
-selected by a slice (``data.train_articles="0:40"``), so one file can give a training and an
-evaluation split with no paragraph in both.
+Records: one per question, in the schema of the hub's ``squad`` dataset, ``{"id", "title",
+"context", "question", "answers": {"text": [...], "answer_start": [...]}}``, so
+``data.source=hub`` reads SQuAD-like hub datasets as they are. Files are SQuAD-format JSON
+(plain, ``.gz`` or a ``.zip`` holding one ``.json``): ``{"data": [{"title", "paragraphs":
+[{"context", "qas": [{"id", "question", "answers": [{"text", "answer_start"}]}]}]}]}``
+(SQuAD v1.1, CMRC 2018). A file's articles can be selected by a slice
+(``data.train_articles="0:40"``), so one file gives a training and an evaluation split with
+no paragraph in both (``data.validation_size`` would hold out questions, whose paragraphs
+then appear in both splits).
 
 Windowing: each question is encoded as ``question + context`` pairs by the backbone's fast
 tokenizer, the context cut into windows of at most ``max_length`` tokens that overlap by
-``doc_stride`` tokens. Each window keeps the character offsets of its context tokens, so
-a predicted token span maps back to an exact substring of the original context. A
-window that does not contain the whole (first) reference answer is labelled with the
-"no answer" position: the classifier token when the tokenizer puts one first (BERT's
-``[CLS]``), else the window's last token (for a causal GLM only the last token sees the
-whole window).
+``doc_stride`` tokens. Each window keeps the character offsets of its context tokens, so a
+predicted token span maps back to an exact substring of the original context. A window
+that does not contain the whole (first) reference answer, and every window of an
+unanswerable question, is labelled with the "no answer" position: the classifier token when
+the tokenizer puts one first (BERT's ``[CLS]``), else the window's last token (for a causal
+GLM only the last token sees the whole window).
 
 Batches carry, besides the padded tensors, the plain-text fields ``context`` and
-``answers`` of each window; heads use them to turn spans into text and metrics to score
-it against every reference answer.
+``answers`` of each window; heads use them to turn spans into text and metrics to score it
+against every reference answer. Prediction batches never split a question's windows
+(:class:`QuestionBatchSampler`), so the head can rank answers over all of them.
 """
 
 from __future__ import annotations
@@ -24,30 +30,26 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import random
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-import lightning as L
-import torch
 from torch.utils.data import DataLoader, Sampler
 
-from glmtasks.data import BatchingConfig, PadCollator, compute_once, distributed_position, eval_loader, shard_bounds, train_loader
-from glmtasks.errors import ConfigError, DataError
-from glmtasks.specs import TaskSpec
+from glmtasks.api import ConfigError, DataConfig, DataError, PadCollator, TaskDataModule, distributed_position, shard_bounds
 
 log = logging.getLogger(__name__)
 
-SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
 TEXT_FIELDS = ("context", "answers")
 """Window fields that stay Python objects in a batch (not padded into tensors)."""
+QUESTIONS_PER_DEMO_ARTICLE = 9
+"""The fewest questions a generated demo article has (one paragraph, three people, three questions each)."""
 
 
 @dataclass
-class QADataConfig(BatchingConfig):
-    """The ``data:`` section of ``task=qa``."""
+class QADataConfig(DataConfig):
+    """The ``data:`` section of ``task=qa``; ``demo_train_size``/``demo_eval_size`` count questions."""
 
     max_length: int = 384
     """Tokens per window (question, context part and special tokens)."""
@@ -55,13 +57,6 @@ class QADataConfig(BatchingConfig):
     """Tokens shared by consecutive windows of a long context."""
     max_query_length: int = 64
     """Question tokens kept (longer questions are cut)."""
-    source: str = "files"
-    """``files`` (``*_file`` keys) or ``demo`` (generated fact paragraphs)."""
-    train_file: Optional[str] = None
-    """SQuAD-format JSON (``.json``, ``.json.gz`` or a ``.zip`` holding one ``.json``)."""
-    validation_file: Optional[str] = None
-    test_file: Optional[str] = None
-    """Test split file; when unset, test metrics and predictions use the validation split."""
     train_articles: Optional[str] = None
     """Articles of ``train_file`` to use, as a Python slice of article positions (``"0:40"``); default all."""
     validation_articles: Optional[str] = None
@@ -70,22 +65,6 @@ class QADataConfig(BatchingConfig):
     """Articles of ``test_file`` to use; default all."""
     language: str = "en"
     """``en`` (official SQuAD answer normalization) or ``zh`` (CMRC 2018 normalization, character F1); also the demo's language."""
-    demo_train_articles: int = 40
-    """Generated articles (about 20 questions each) for ``source=demo`` training."""
-    demo_eval_articles: int = 8
-    """Generated articles for ``source=demo`` validation and test."""
-
-
-@dataclass
-class QAExample:
-    """One question about one context, with every reference answer."""
-
-    id: str
-    title: str
-    context: str
-    question: str
-    answers: list[str]
-    answer_starts: list[int]
 
 
 # ---------------------------------------------------------------------------------------
@@ -132,12 +111,14 @@ def parse_article_slice(spec: Optional[str], key: str) -> slice:
     return slice(start, stop)
 
 
-def flatten_questions(payload: dict[str, Any], articles: slice, where: str, require_answers: bool = True) -> list[QAExample]:
-    """Every question of the selected articles, in file order, with its context and answers.
+def flatten_questions(payload: dict[str, Any], articles: slice, where: str, require_answers: bool = True) -> list[dict[str, Any]]:
+    """Every question of the selected articles as a record, in file order.
 
-    ``require_answers=False`` (prediction inputs) accepts questions without ``answers``.
+    Each answer's ``answer_start`` is located in the context (:func:`locate_answer`; -1 when
+    the text is not there). ``require_answers=False`` (prediction inputs) accepts questions
+    without ``answers``.
     """
-    examples: list[QAExample] = []
+    records: list[dict[str, Any]] = []
     selected = list(enumerate(payload["data"]))[articles]
     if not selected:
         raise DataError(f"no articles selected from {where}; it has {len(payload['data'])} articles, check the article slice")
@@ -161,10 +142,13 @@ def flatten_questions(payload: dict[str, Any], articles: slice, where: str, requ
                         raise DataError(f"an answer of question {qa.get('id', q)} in {where} has no 'text'")
                     texts.append(answer["text"])
                     starts.append(locate_answer(context, answer["text"], answer.get("answer_start")))
-                examples.append(QAExample(str(qa.get("id", f"{a}-{p}-{q}")), title, context, qa["question"], texts, starts))
-    if not examples:
+                records.append({
+                    "id": str(qa.get("id", f"{a}-{p}-{q}")), "title": title, "context": context, "question": qa["question"],
+                    "answers": {"text": texts, "answer_start": starts},
+                })
+    if not records:
         raise DataError(f"{where} has no questions in the selected articles")
-    return examples
+    return records
 
 
 def locate_answer(context: str, text: str, start: Any) -> int:
@@ -179,6 +163,16 @@ def locate_answer(context: str, text: str, start: Any) -> int:
         return -1
     anchor = start if isinstance(start, int) else 0
     return min(hits, key=lambda h: abs(h - anchor))
+
+
+def first_answer_chars(record: dict[str, Any]) -> tuple[int, int]:
+    """``[start, end)`` characters of the record's first answer in its context; ``(-1, -1)`` when it has none or it is not found."""
+    answers = record.get("answers") or {}
+    texts, starts = answers.get("text") or [], answers.get("answer_start") or []
+    if not texts:
+        return -1, -1
+    start = locate_answer(record["context"], texts[0], starts[0] if starts else None)
+    return (start, start + len(texts[0])) if start >= 0 else (-1, -1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -211,62 +205,49 @@ def answer_token_span(
     return start, end
 
 
-def encode_windows(
-    tokenizer: Any,
-    examples: Sequence[QAExample],
-    max_length: int,
-    doc_stride: int,
-    max_query_length: int,
-    chunk: int = 256,
-) -> list[dict[str, Any]]:
-    """Cut every example into overlapping windows; one feature dict per window, in example order.
+def encode_windows(tokenizer: Any, records: Sequence[dict[str, Any]], max_length: int, doc_stride: int, max_query_length: int) -> list[list[dict[str, Any]]]:
+    """Cut every record into overlapping windows: for each record, the feature dicts of its windows.
 
     Each feature has the model inputs, ``context_mask``, ``offset_start``/``offset_end``
     (character offsets, 0 outside the context), ``start_positions``/``end_positions`` of
-    the first reference answer (the null position when it is not in the window),
-    ``index`` (the example's position) and the text fields ``context`` and ``answers``.
+    the first reference answer (the null position when it is not in the window or there is
+    none) and the text fields ``context`` and ``answers`` (the reference texts).
     """
     if not getattr(tokenizer, "is_fast", False):
         raise ConfigError("task=qa needs a fast tokenizer (character offsets); choose a backbone whose tokenizer is fast")
-    features: list[dict[str, Any]] = []
-    for begin in range(0, len(examples), chunk):
-        batch = examples[begin : begin + chunk]
-        questions = [truncate_question(tokenizer, ex.question, max_query_length) for ex in batch]
-        encoded = tokenizer(
-            questions,
-            [ex.context for ex in batch],
-            truncation="only_second",
-            max_length=max_length,
-            stride=doc_stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-        for w, ids in enumerate(encoded["input_ids"]):
-            local = encoded["overflow_to_sample_mapping"][w]
-            example = batch[local]
-            sequence_ids = encoded.sequence_ids(w)
-            offsets = [_trim_space(example.context, o) if s == 1 else o for o, s in zip(encoded["offset_mapping"][w], sequence_ids)]
-            mask = [int(s == 1 and offsets[t][1] > offsets[t][0]) for t, s in enumerate(sequence_ids)]
-            null = 0 if tokenizer.cls_token_id is not None and ids[0] == tokenizer.cls_token_id else len(ids) - 1
-            first_start = example.answer_starts[0] if example.answers else -1
-            first_end = first_start + len(example.answers[0]) if example.answers else -1
-            start, end = answer_token_span(offsets, mask, first_start, first_end, null)
-            feature = {
-                "input_ids": ids,
-                "attention_mask": encoded["attention_mask"][w],
-                "context_mask": mask,
-                "offset_start": [o[0] if m else 0 for o, m in zip(offsets, mask)],
-                "offset_end": [o[1] if m else 0 for o, m in zip(offsets, mask)],
-                "start_positions": start,
-                "end_positions": end,
-                "index": begin + local,
-                "context": example.context,
-                "answers": example.answers,
-            }
-            if "token_type_ids" in encoded:
-                feature["token_type_ids"] = encoded["token_type_ids"][w]
-            features.append(feature)
-    return features
+    encoded = tokenizer(
+        [truncate_question(tokenizer, r["question"], max_query_length) for r in records],
+        [r["context"] for r in records],
+        truncation="only_second",
+        max_length=max_length,
+        stride=doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    windows: list[list[dict[str, Any]]] = [[] for _ in records]
+    for w, ids in enumerate(encoded["input_ids"]):
+        r = encoded["overflow_to_sample_mapping"][w]
+        record = records[r]
+        sequence_ids = encoded.sequence_ids(w)
+        offsets = [_trim_space(record["context"], o) if s == 1 else o for o, s in zip(encoded["offset_mapping"][w], sequence_ids)]
+        mask = [int(s == 1 and offsets[t][1] > offsets[t][0]) for t, s in enumerate(sequence_ids)]
+        null = 0 if tokenizer.cls_token_id is not None and ids[0] == tokenizer.cls_token_id else len(ids) - 1
+        start, end = answer_token_span(offsets, mask, *first_answer_chars(record), null)
+        feature = {
+            "input_ids": ids,
+            "attention_mask": encoded["attention_mask"][w],
+            "context_mask": mask,
+            "offset_start": [o[0] if m else 0 for o, m in zip(offsets, mask)],
+            "offset_end": [o[1] if m else 0 for o, m in zip(offsets, mask)],
+            "start_positions": start,
+            "end_positions": end,
+            "context": record["context"],
+            "answers": list((record.get("answers") or {}).get("text") or []),
+        }
+        if "token_type_ids" in encoded:
+            feature["token_type_ids"] = encoded["token_type_ids"][w]
+        windows[r].append(feature)
+    return windows
 
 
 def _trim_space(text: str, offset: Sequence[int]) -> tuple[int, int]:
@@ -307,15 +288,14 @@ def _is_cjk(ch: str) -> bool:
 
 
 class QACollator:
-    """Pads the tensor fields of windows (via :class:`glmtasks.data.PadCollator`) and keeps
-    the text fields (``context``, ``answers``) as plain lists."""
+    """Pads the tensor fields of windows (:class:`glmtasks.api.PadCollator`) and keeps the
+    text fields (``context``, ``answers``) as plain lists, even when no window has an answer."""
 
     def __init__(self, pad_id: int):
         self.pad = PadCollator(pad_id=pad_id, padding_side="right")
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        tensors = [{k: v for k, v in f.items() if k not in TEXT_FIELDS} for f in features]
-        batch: dict[str, Any] = self.pad(tensors)
+        batch: dict[str, Any] = self.pad([{k: v for k, v in f.items() if k not in TEXT_FIELDS} for f in features])
         for key in TEXT_FIELDS:
             batch[key] = [f[key] for f in features]
         return batch
@@ -351,131 +331,82 @@ class QuestionBatchSampler(Sampler[list[int]]):
 # The datamodule.
 
 
-class QADataModule(L.LightningDataModule):
-    """Reads questions when constructed (data errors surface before a model is built),
-    cuts them into windows once in ``setup``, and batches windows with dynamic padding.
+class QADataModule(TaskDataModule):
+    """Questions from SQuAD-format JSON, a SQuAD-like hub dataset or the demo generator, cut into windows.
 
     ``task_info`` is ``{"language": "en" | "zh"}`` (which answer normalization the metric uses).
     """
 
-    def __init__(self, config: QADataConfig, task: TaskSpec):
-        super().__init__()
-        self.config = config
-        self.task = task
+    config: QADataConfig
+
+    def __init__(self, config: QADataConfig):
         _check_config(config)
-        self.examples = self._load()
-        self.task_info = {"language": config.language}
-        self.tokenizer: Any = None
-        self.features: dict[str, list[dict[str, Any]]] = {}
+        super().__init__(config)
 
-    def _load(self) -> dict[str, list[QAExample]]:
-        c = self.config
-        if c.source == "demo":
-            from glmtasks_qa.demo import generate_squad
+    def read_file(self, path: str, key: str, labelled: bool) -> list[dict[str, Any]]:
+        """The questions of a SQuAD-format JSON file, restricted to ``data.<split>_articles``."""
+        slice_key = key.replace("_file", "_articles")
+        articles = parse_article_slice(getattr(self.config, slice_key, None), slice_key)
+        return flatten_questions(read_squad_file(path, key), articles, f"{path} (data.{key})", require_answers=labelled)
 
-            sizes = {"train": c.demo_train_articles, "validation": c.demo_eval_articles, "test": c.demo_eval_articles}
-            splits = {
-                split: flatten_questions(generate_squad(n, seed=c.seed * 1000 + i, language=c.language), slice(None), f"demo {split} data")
-                for i, (split, n) in enumerate(sizes.items())
-            }
-        elif c.source == "files":
-            for split in ("train", "validation"):
-                if not getattr(c, SPLIT_KEYS[split]):
-                    key = SPLIT_KEYS[split]
-                    raise DataError(f"data.{key} is not set; give a SQuAD-format JSON file with data.{key}=<path>")
-            payloads: dict[str, dict] = {}
-            splits = {}
-            for split, key in SPLIT_KEYS.items():
-                path = getattr(c, key)
-                if not path:
-                    continue
-                if path not in payloads:
-                    payloads[path] = read_squad_file(path, key)
-                articles = parse_article_slice(getattr(c, f"{split}_articles"), f"{split}_articles")
-                splits[split] = flatten_questions(payloads[path], articles, f"{path} (data.{key})")
-        else:
-            raise DataError(f"unknown data.source '{c.source}'; use files or demo")
-        if c.max_train_samples:
-            random.Random(c.seed).shuffle(splits["train"])
-            splits["train"] = splits["train"][: c.max_train_samples]
-        if c.max_eval_samples:
-            for split in ("validation", "test"):
-                if split in splits:
-                    splits[split] = splits[split][: c.max_eval_samples]
-        splits.setdefault("test", splits["validation"])
-        predict_file = getattr(c, "predict_file", None)
-        if predict_file:
-            splits["predict"] = flatten_questions(read_squad_file(predict_file, "predict_file"), slice(None), f"{predict_file} (data.predict_file)", require_answers=False)
-        unlocated = sum(1 for ex in splits["train"] if ex.answers and ex.answer_starts[0] < 0)
-        if unlocated:
-            log.warning("%d training answers are not found in their context; those questions train on the no-answer position", unlocated)
-        return splits
+    def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
+        """The first ``size`` questions of generated biography articles (``data.language``)."""
+        from glmtasks_qa.demo import generate_squad
 
-    # -- the protocol the core uses -------------------------------------------------------
-    def training_texts(self) -> Iterator[str]:
-        """Training contexts (each once) and questions, CJK characters spaced (see :func:`spaced_cjk`)."""
-        seen: set[str] = set()
-        for example in self.examples["train"]:
-            if example.context not in seen:
-                seen.add(example.context)
-                yield spaced_cjk(example.context)
-            yield spaced_cjk(example.question)
+        articles = -(-size // QUESTIONS_PER_DEMO_ARTICLE)
+        payload = generate_squad(articles, seed=seed, language=self.config.language)
+        return flatten_questions(payload, slice(None), f"demo {split} data")[:size]
+
+    def build_task_info(self) -> dict[str, Any]:
+        return {"language": self.config.language}
 
     def adopt_task_info(self, task_info: dict[str, Any]) -> None:
         """Score with the answer normalization the model was trained with (``language``)."""
-        self.task_info = {**self.task_info, "language": task_info.get("language", self.config.language)}
+        super().adopt_task_info({"language": self.config.language, **task_info})
 
-    def set_tokenizer(self, tokenizer: Any) -> None:
-        """Use ``tokenizer`` (a fast tokenizer) to cut questions into windows in ``setup``."""
-        self.tokenizer = tokenizer
+    def check_records(self, split: str, records: list[dict[str, Any]]) -> None:
+        """Every record needs ``context`` and ``question`` strings; unlocated training answers are logged."""
+        for row, record in enumerate(records):
+            answers = record.get("answers") or {}
+            if not (isinstance(record.get("context"), str) and isinstance(record.get("question"), str) and isinstance(answers, dict)):
+                raise DataError(
+                    f"question {row + 1} of the {split} data needs a 'context' and a 'question' string and "
+                    "'answers' as {'text': [...], 'answer_start': [...]} (the hub's squad schema)"
+                )
+        if split == "train":
+            unlocated = sum(1 for r in records if (r.get("answers") or {}).get("text") and first_answer_chars(r)[0] < 0)
+            if unlocated:
+                log.warning("%d training answers are not found in their context; those questions train on the no-answer position", unlocated)
 
-    def example_record(self, split: str, index: int) -> dict[str, Any]:
-        """Question ``index`` of ``split``: id, title, question, context and reference answers."""
-        ex = self.examples[split][index]
-        return {"id": ex.id, "title": ex.title, "question": ex.question, "context": ex.context, "answers": ex.answers}
+    def training_texts(self) -> Iterator[str]:
+        """Training contexts (each once) and questions, CJK characters spaced (see :func:`spaced_cjk`)."""
+        seen: set[str] = set()
+        for record in self.split_records("train"):
+            if record["context"] not in seen:
+                seen.add(record["context"])
+                yield spaced_cjk(record["context"])
+            yield spaced_cjk(record["question"])
 
-    # -- Lightning ------------------------------------------------------------------------
-    def setup(self, stage: Optional[str] = None) -> None:
-        """Encode every split into windows (once; the test split reuses validation's when it is the same)."""
-        if self.features:
-            return
-        if self.tokenizer is None:
-            raise RuntimeError("set_tokenizer() must be called before setup()")
+    def encode_batch(self, records: list[dict[str, Any]], split: str) -> list[list[dict[str, Any]]]:
         c = self.config
-        for split, examples in self.examples.items():
-            same = next((s for s in self.features if self.examples[s] is examples), None)
-            if same:
-                self.features[split] = self.features[same]
-                continue
-            self.features[split] = compute_once(  # under DDP: encoded by rank 0, read by the others
-                f"windows-{split}",
-                lambda: encode_windows(self.tokenizer, examples, c.max_length, c.doc_stride, c.max_query_length),
-                self.trainer,
-            )
-            log.info("%s: %d questions -> %d windows", split, len(examples), len(self.features[split]))
+        return encode_windows(self.tokenizer, records, c.max_length, c.doc_stride, c.max_query_length)
 
-    def _lengths(self, split: str) -> list[int]:
-        return [len(f["input_ids"]) for f in self.features[split]]
+    def describe(self, record: dict[str, Any], split: str) -> dict[str, Any]:
+        """Id, title, question, context and reference answer texts."""
+        answers = list((record.get("answers") or {}).get("text") or [])
+        return {"id": record.get("id"), "title": record.get("title"), "question": record["question"], "context": record["context"], "answers": answers}
 
-    def _collator(self) -> QACollator:
+    def collator(self) -> QACollator:
         return QACollator(self.tokenizer.pad_token_id)
-
-    def train_dataloader(self) -> DataLoader:
-        return train_loader(self.features["train"], self._lengths("train"), self.config, self._collator(), self.trainer)
-
-    def val_dataloader(self) -> DataLoader:
-        return eval_loader(self.features["validation"], self._lengths("validation"), self.config, self._collator(), self.trainer)
-
-    def test_dataloader(self) -> DataLoader:
-        return eval_loader(self.features["test"], self._lengths("test"), self.config, self._collator(), self.trainer)
 
     def predict_dataloader(self) -> DataLoader:
         """Windows of ``data.predict_file`` (else the test split), all windows of a question in one batch."""
-        self.setup("predict")
-        split = "predict" if "predict" in self.features else "test"
+        split = "predict" if "predict" in self.splits else "test"
+        self.split_records(split)
+        features = self.features[split]
         rank, world_size = distributed_position(self.trainer)
-        sampler = QuestionBatchSampler([f["index"] for f in self.features[split]], self.config.eval_batch_size, rank, world_size)
-        return DataLoader(self.features[split], batch_sampler=sampler, collate_fn=self._collator(), num_workers=self.config.num_workers)
+        sampler = QuestionBatchSampler([f["index"] for f in features], self.config.eval_batch_size, rank, world_size)
+        return DataLoader(features, batch_sampler=sampler, collate_fn=self.collator(), num_workers=self.config.num_workers)
 
 
 def _check_config(c: QADataConfig) -> None:

@@ -7,23 +7,35 @@ with :func:`best_spans`). transformers 5 has no GLM question-answering class
 (``GlmForQuestionAnswering`` does not exist), so for GLM (and any other model type without
 one) the head is the bare ``AutoModel`` plus a linear layer ``qa_outputs`` (hidden -> 2) on
 its last hidden states; the export then holds the backbone (it loads with ``AutoModel``)
-and ``qa_outputs.safetensors``, and :func:`load_exported` rebuilds the whole model.
+and ``qa_outputs.safetensors`` (written by :meth:`SpanExtractionHead.save_extras`; the
+core saves the model, LoRA adapters merged, and the tokenizer), and :func:`load_exported`
+rebuilds the whole model.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
 
-from glmtasks.backbone import load_model
-from glmtasks.head import HeadOutput
+from glmtasks.api import HeadOutput, load_model
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 SPAN_LAYER_FILE = "qa_outputs.safetensors"
 SPAN_LAYER_CONFIG = "qa_outputs.json"
+
+
+@dataclass
+class SpanExtractionConfig:
+    """``task.head_config`` of the ``span_extraction`` head."""
+
+    max_answer_length: int = 30
+    """Longest answer, in tokens, the n-best decoder considers."""
+    n_best_size: int = 20
+    """Candidate spans kept per window and per question (predictions list the best five)."""
 
 
 def best_spans(
@@ -138,22 +150,24 @@ class SpanExtractionHead(torch.nn.Module):
             records.append(_answer_record(index, contexts[index], ranked))
         return records
 
-    def save_pretrained(self, directory: Path) -> None:
-        """The model and tokenizer; for a base model also ``qa_outputs.safetensors`` (see :func:`load_exported`)."""
-        directory = Path(directory)
-        self.model.save_pretrained(directory)
-        self.tokenizer.save_pretrained(directory)
-        if self.qa_outputs is not None:
-            from safetensors.torch import save_file
+    def save_extras(self, directory: Path) -> None:
+        """For a base model, the span layer: ``qa_outputs.safetensors`` and a note ``qa_outputs.json`` (see :func:`load_exported`).
 
-            save_file({k: v.detach().cpu().contiguous() for k, v in self.qa_outputs.state_dict().items()}, str(directory / SPAN_LAYER_FILE))
-            note = {
-                "what": "span-extraction layer of glmtasks task=qa: Linear(hidden_size, 2) on the last hidden states; "
-                "output [..., 0] = start logits, [..., 1] = end logits",
-                "hidden_size": self.qa_outputs.in_features,
-                "load": "glmtasks_qa.heads.load_exported(<this folder>), or AutoModel.from_pretrained + this file",
-            }
-            (directory / SPAN_LAYER_CONFIG).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        The core has already saved the model (LoRA adapters merged) and the tokenizer here.
+        """
+        if self.qa_outputs is None:
+            return
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.qa_outputs.state_dict().items()}, str(directory / SPAN_LAYER_FILE))
+        note = {
+            "what": "span-extraction layer of glmtasks task=qa: Linear(hidden_size, 2) on the last hidden states; "
+            "output [..., 0] = start logits, [..., 1] = end logits",
+            "hidden_size": self.qa_outputs.in_features,
+            "load": "glmtasks_qa.heads.load_exported(<this folder>), or AutoModel.from_pretrained + this file",
+        }
+        (directory / SPAN_LAYER_CONFIG).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
 
 def _span_text(batch: dict[str, Any], b: int, start: int, end: int) -> str:
@@ -197,21 +211,19 @@ def _model_type(backbone) -> str:
     return config.model_type
 
 
-def make_span_extraction_head(backbone, tokenizer, task_info: dict, head_config: dict) -> SpanExtractionHead:
-    """Build the head; ``head_config`` sets ``max_answer_length`` and ``n_best_size``, other keys go to the model config.
+def make_span_extraction_head(backbone, tokenizer, task_info: dict, head_config: SpanExtractionConfig) -> SpanExtractionHead:
+    """Build the head: ``AutoModelForQuestionAnswering`` when the model type has one, else ``AutoModel`` plus a span layer.
 
     A backbone directory that is an export of this head (it holds ``qa_outputs.safetensors``)
     gets its trained span layer back, so ``checkpoint=<export>`` evaluates the trained model.
     """
     from transformers.models.auto.modeling_auto import MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES
 
-    options = dict(head_config)
-    max_answer_length = int(options.pop("max_answer_length", 30))
-    n_best_size = int(options.pop("n_best_size", 20))
+    max_answer_length, n_best_size = head_config.max_answer_length, head_config.n_best_size
     if _model_type(backbone) in MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES:
-        model = load_model(backbone, "AutoModelForQuestionAnswering", tokenizer, **options)
+        model = load_model(backbone, "AutoModelForQuestionAnswering", tokenizer)
         return SpanExtractionHead(model, tokenizer, None, max_answer_length, n_best_size)
-    model = load_model(backbone, "AutoModel", tokenizer, **options)
+    model = load_model(backbone, "AutoModel", tokenizer)
     layer = torch.nn.Linear(model.config.hidden_size, 2)
     trained = Path(backbone.name_or_path or "") / SPAN_LAYER_FILE
     if backbone.name_or_path and trained.is_file():  # an export of this head: restore its span layer too

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
 
 _PACKAGE = "glmtasks_qa"
 
@@ -29,6 +29,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="span_extraction",
             factory=f"{_PACKAGE}.heads:make_span_extraction_head",
+            config_class=f"{_PACKAGE}.heads:SpanExtractionConfig",
             description="AutoModelForQuestionAnswering, or AutoModel + linear span layer (GLM)",
         )
     ]
@@ -36,13 +37,13 @@ def glmtasks_register_heads():
 
 @hookimpl
 def glmtasks_register_datamodules():
-    """SQuAD-format JSON (plain, .gz, .zip) or generated demo data, cut into strided windows."""
+    """SQuAD-format JSON (plain, .gz, .zip), a SQuAD-like hub dataset or generated demo data, cut into strided windows."""
     return [
         DataModuleSpec(
             name="squad",
             factory=f"{_PACKAGE}.data:QADataModule",
             config_class=f"{_PACKAGE}.data:QADataConfig",
-            description="SQuAD-format JSON, article slices, strided windows; or a generated demo set",
+            description="SQuAD-format JSON with article slices, a SQuAD-like hub dataset, or a generated demo set; strided windows",
         )
     ]
 
@@ -61,5 +62,5 @@ def glmtasks_register_metrics():
 
 @hookimpl
 def glmtasks_register_config_dirs():
-    """``task/qa.yaml``, ``data/{qa,squad,cmrc2018}.yaml`` and ``experiment/`` configs."""
+    """``task/qa.yaml``, ``data/{qa,squad,cmrc2018}.yaml``, ``experiment/`` and ``hparams_search/qa.yaml`` configs."""
     return [Path(__file__).parent / "conf"]

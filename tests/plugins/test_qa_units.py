@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import zipfile
@@ -9,11 +10,10 @@ import zipfile
 import pytest
 import torch
 
-from glmtasks.errors import ConfigError, DataError
+from glmtasks.api import ConfigError, DataError
 from glmtasks_qa.data import (
     QADataConfig,
     QADataModule,
-    QAExample,
     QuestionBatchSampler,
     answer_token_span,
     encode_windows,
@@ -42,21 +42,24 @@ def bert_tokenizer():
 @pytest.fixture(scope="module")
 def bpe_tokenizer():
     """The byte-level BPE tokenizer glm-tiny trains (no [CLS]; ends with <eos>), trained on demo text."""
-    from glmtasks.backbone import train_bpe_tokenizer
+    from glmtasks.api import train_bpe_tokenizer
 
-    texts = [spaced_cjk(ex.context) for lang in ("en", "zh") for ex in flatten_questions(generate_squad(4, 1, lang), slice(None), "demo")]
+    texts = [spaced_cjk(ex["context"]) for lang in ("en", "zh") for ex in flatten_questions(generate_squad(4, 1, lang), slice(None), "demo")]
     return train_bpe_tokenizer(texts, 600)
 
 
-LONG = QAExample(
+def question(context: str, text: str, answers: list[str], starts: list[int] | None = None, id: str = "q") -> dict:
+    """A record in the hub's squad schema (what every reader produces)."""
+    starts = [context.find(a) for a in answers] if starts is None else starts
+    return {"id": id, "title": "t", "context": context, "question": text, "answers": {"text": answers, "answer_start": starts}}
+
+
+LONG = question(
+    " ".join(f"Sentence number {i} talks about item{i}." for i in range(30)) + " The treasure is buried under the old oak tree.",
+    "Where is the treasure buried?",
+    ["under the old oak tree"],
     id="q1",
-    title="t",
-    context=" ".join(f"Sentence number {i} talks about item{i}." for i in range(30)) + " The treasure is buried under the old oak tree.",
-    question="Where is the treasure buried?",
-    answers=["under the old oak tree"],
-    answer_starts=[],
 )
-LONG.answer_starts = [LONG.context.index("under the old oak tree")]
 
 
 # -- windows and answer positions -----------------------------------------------------------
@@ -74,7 +77,7 @@ def test_answer_token_span_inside_straddling_and_outside_a_window():
 
 
 def test_windows_overlap_by_the_stride_and_map_the_answer_through_offsets(bert_tokenizer):
-    features = encode_windows(bert_tokenizer, [LONG], max_length=64, doc_stride=16, max_query_length=16)
+    (features,) = encode_windows(bert_tokenizer, [LONG], max_length=64, doc_stride=16, max_query_length=16)
     assert len(features) > 3, "a long context is cut into several windows"
     contexts = [[i for i, m in enumerate(f["context_mask"]) if m] for f in features]
     for previous, current, p_feat, c_feat in zip(contexts, contexts[1:], features, features[1:]):
@@ -84,33 +87,42 @@ def test_windows_overlap_by_the_stride_and_map_the_answer_through_offsets(bert_t
     labelled = [f for f in features if f["start_positions"] != 0]
     assert labelled, "some window holds the answer"
     for f in labelled:
-        text = LONG.context[f["offset_start"][f["start_positions"]] : f["offset_end"][f["end_positions"]]]
+        text = LONG["context"][f["offset_start"][f["start_positions"]] : f["offset_end"][f["end_positions"]]]
         assert text == "under the old oak tree"
     outside = [f for f in features if f["start_positions"] == 0]
     assert outside and all(f["end_positions"] == 0 for f in outside), "windows without the answer point at [CLS]"
-    assert {f["index"] for f in features} == {0} and all(f["answers"] == LONG.answers for f in features)
+    assert all(f["answers"] == ["under the old oak tree"] and f["context"] == LONG["context"] for f in features)
+
+
+def test_an_unanswerable_question_labels_every_window_with_the_no_answer_position(bert_tokenizer, bpe_tokenizer):
+    for tokenizer, null in ((bert_tokenizer, lambda f: 0), (bpe_tokenizer, lambda f: len(f["input_ids"]) - 1)):
+        for record in (question(LONG["context"], LONG["question"], []), question(LONG["context"], LONG["question"], ["a golden crown"])):
+            (features,) = encode_windows(tokenizer, [record], max_length=64, doc_stride=16, max_query_length=16)
+            assert len(features) > 1
+            assert all(f["start_positions"] == f["end_positions"] == null(f) for f in features)
+            assert all(f["answers"] == record["answers"]["text"] for f in features)
 
 
 def test_bpe_windows_use_the_last_token_as_no_answer_and_recover_chinese_answers(bpe_tokenizer):
     zh = flatten_questions(generate_squad(2, 7, "zh"), slice(None), "demo")
     en = flatten_questions(generate_squad(2, 7, "en"), slice(None), "demo")
     for examples in (zh, en):
-        features = encode_windows(bpe_tokenizer, examples, max_length=48, doc_stride=12, max_query_length=16)
-        assert len(features) > len(examples), "contexts are cut into several windows"
-        for f in features:
-            ex = examples[f["index"]]
-            null = len(f["input_ids"]) - 1
-            if f["start_positions"] == null:
-                assert f["end_positions"] == null
-                continue
-            text = ex.context[f["offset_start"][f["start_positions"]] : f["offset_end"][f["end_positions"]]]
-            assert text == ex.answers[0]
-        assert any(f["start_positions"] == len(f["input_ids"]) - 1 for f in features)
+        windows = encode_windows(bpe_tokenizer, examples, max_length=48, doc_stride=12, max_query_length=16)
+        assert len(windows) == len(examples) and sum(map(len, windows)) > len(examples), "contexts are cut into several windows"
+        for ex, features in zip(examples, windows):
+            for f in features:
+                null = len(f["input_ids"]) - 1
+                if f["start_positions"] == null:
+                    assert f["end_positions"] == null
+                    continue
+                text = ex["context"][f["offset_start"][f["start_positions"]] : f["offset_end"][f["end_positions"]]]
+                assert text == ex["answers"]["text"][0]
+        assert any(f["start_positions"] == len(f["input_ids"]) - 1 for features in windows for f in features)
 
 
 def test_long_questions_are_cut_to_max_query_length(bert_tokenizer):
-    example = QAExample("q", "t", "short context here", " ".join(["why"] * 50) + "?", ["context"], [6])
-    (feature,) = encode_windows(bert_tokenizer, [example], max_length=40, doc_stride=4, max_query_length=8)
+    example = question("short context here", " ".join(["why"] * 50) + "?", ["context"])
+    ((feature,),) = encode_windows(bert_tokenizer, [example], max_length=40, doc_stride=4, max_query_length=8)
     question_tokens = feature["input_ids"].index(bert_tokenizer.sep_token_id) - 1
     assert question_tokens == 8
 
@@ -199,11 +211,11 @@ def test_squad_json_inside_a_zip_is_read_and_split_by_article(tmp_path):
     read = read_squad_file(archive, "train_file")
     first = flatten_questions(read, parse_article_slice("0:3", "train_articles"), "x")
     rest = flatten_questions(read, parse_article_slice("3:", "validation_articles"), "x")
-    assert {e.title for e in first} == {"demo article 0", "demo article 1", "demo article 2"}
-    assert {e.title for e in rest} == {"demo article 3", "demo article 4"}
+    assert {e["title"] for e in first} == {"demo article 0", "demo article 1", "demo article 2"}
+    assert {e["title"] for e in rest} == {"demo article 3", "demo article 4"}
     for example in first + rest:
-        start = example.answer_starts[0]
-        assert example.context[start : start + len(example.answers[0])] == example.answers[0]
+        (text,), (start,) = example["answers"]["text"], example["answers"]["answer_start"]
+        assert example["context"][start : start + len(text)] == text
 
 
 def test_user_errors_are_one_line_with_the_fix(tmp_path):
@@ -218,10 +230,70 @@ def test_user_errors_are_one_line_with_the_fix(tmp_path):
         flatten_questions(read_squad_file(tmp_path / "flat.json", "train_file"), slice(None), "flat.json")
     with pytest.raises(ConfigError, match=r"data.train_articles='zero' .*'0:40'"):
         parse_article_slice("zero", "train_articles")
-    with pytest.raises(DataError, match="data.train_file is not set"):
-        QADataModule(QADataConfig(source="files"), None)
+    with pytest.raises(DataError, match=r"no data files are set; give them with data.train_file=<file>"):
+        QADataModule(QADataConfig(source="files"))
     with pytest.raises(ConfigError, match="doc_stride"):
-        QADataModule(QADataConfig(source="demo", max_length=64, max_query_length=16, doc_stride=60), None)
+        QADataModule(QADataConfig(source="demo", max_length=64, max_query_length=16, doc_stride=60))
+    with pytest.raises(ConfigError, match="data.language='fr'"):
+        QADataModule(QADataConfig(source="demo", language="fr"))
+    good = tmp_path / "ok.json"
+    good.write_text(json.dumps(generate_squad(2, 1, "en")), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"data.validation_articles='4' .*'0:40'"):
+        QADataModule(QADataConfig(train_file=str(good), validation_file=str(good), validation_articles="4"))
+    with pytest.raises(DataError, match="question 1 of the train data needs a 'context' and a 'question' string"):
+        QADataModule(QADataConfig(source="demo")).check_records("train", [{"context": "c", "answers": {"text": []}}])
+
+
+def test_datamodule_reads_splits_predict_inputs_and_batches_each_question_whole(tmp_path, bpe_tokenizer):
+    """Article slices of one file, predict inputs without answers, windows, loaders and described records."""
+    squad = tmp_path / "squad.json.gz"
+    squad.write_bytes(gzip.compress(json.dumps(generate_squad(4, 2, "en")).encode()))
+    unanswered = generate_squad(1, 9, "en")
+    for paragraph in unanswered["data"][0]["paragraphs"]:
+        for qa in paragraph["qas"]:
+            del qa["answers"]
+    predict = tmp_path / "predict.json"
+    predict.write_text(json.dumps(unanswered), encoding="utf-8")
+    config = QADataConfig(
+        train_file=str(squad), validation_file=str(squad), predict_file=str(predict), train_articles="0:3", validation_articles="3:",
+        max_length=48, doc_stride=12, max_query_length=16, batch_size=8, eval_batch_size=6,
+    )
+    data = QADataModule(config)
+    assert not {r["context"] for r in data.splits["train"]} & {r["context"] for r in data.splits["validation"]}
+    assert data.splits["test"] is data.splits["validation"]
+    assert all(r["answers"] == {"text": [], "answer_start": []} for r in data.splits["predict"])
+    record = data.example_record("predict", 0)
+    assert set(record) == {"id", "title", "question", "context", "answers"} and record["answers"] == []
+    assert data.example_record("validation", 0)["answers"] == data.splits["validation"][0]["answers"]["text"]
+    data.adopt_task_info({})
+    assert data.task_info == {"language": "en"}, "a model without language in its task_info scores as the config says"
+    texts = list(data.training_texts())
+    assert len(texts) == len(data.splits["train"]) + len({r["context"] for r in data.splits["train"]}), "contexts once, every question"
+    data.set_tokenizer(bpe_tokenizer)
+    data.setup("fit")
+    train = next(iter(data.train_dataloader()))
+    assert train["input_ids"].shape[0] == 8 and len(train["context"]) == 8 and isinstance(train["answers"], list)
+    windows = data.features["predict"]
+    assert len(windows) > len(data.splits["predict"]) and all(f["start_positions"] == len(f["input_ids"]) - 1 for f in windows)
+    seen = []
+    for batch in data.predict_dataloader():
+        assert isinstance(batch["answers"], list) and all(a == [] for a in batch["answers"]), "text fields stay lists without answers"
+        questions = set(batch["index"].tolist())
+        assert questions.isdisjoint(seen), "a question's windows are never split across batches"
+        seen += questions
+        assert len(batch["index"]) <= 6 or len(questions) == 1
+    assert sorted(seen) == list(range(len(data.splits["predict"])))
+
+
+def test_hub_records_in_the_squad_schema_need_no_conversion(bert_tokenizer):
+    """``data.source=hub`` yields the hub's squad rows as they are; a shifted answer_start is located again."""
+    context = "The treasure is buried under the old oak tree."
+    record = question(context, "Where is the treasure?", ["under the old oak tree"], starts=[3])
+    data = QADataModule(QADataConfig(source="demo", demo_train_size=10, demo_eval_size=5))
+    data.check_records("validation", [record])
+    ((feature,),) = encode_windows(bert_tokenizer, [record], max_length=64, doc_stride=16, max_query_length=16)
+    span = context[feature["offset_start"][feature["start_positions"]] : feature["offset_end"][feature["end_positions"]]]
+    assert span == "under the old oak tree"
 
 
 def test_squad_config_splits_by_article_with_no_shared_paragraph(shared_data):
@@ -232,19 +304,22 @@ def test_squad_config_splits_by_article_with_no_shared_paragraph(shared_data):
         train_articles="0:40",
         validation_articles="40:48",
     )
-    data = QADataModule(config, None)
-    train, validation = data.examples["train"], data.examples["validation"]
+    data = QADataModule(config)
+    train, validation = data.splits["train"], data.splits["validation"]
     assert (len(train), len(validation)) == (8981, 1589)
-    assert not {e.context for e in train} & {e.context for e in validation}
-    assert data.examples["test"] is validation
+    assert not {e["context"] for e in train} & {e["context"] for e in validation}
+    assert data.splits["test"] is validation
 
 
 def test_demo_is_deterministic_and_every_answer_is_located():
     assert generate_squad(3, 5, "zh") == generate_squad(3, 5, "zh") != generate_squad(3, 6, "zh")
     examples = flatten_questions(generate_squad(10, 5, "en"), slice(None), "demo")
     assert 150 < len(examples) < 350
-    assert all(e.context[e.answer_starts[0] :].startswith(e.answers[0]) for e in examples)
-    assert len({e.question for e in examples}) == len(examples), "questions name distinct people"
+    assert all(e["context"][e["answers"]["answer_start"][0] :].startswith(e["answers"]["text"][0]) for e in examples)
+    assert len({e["question"] for e in examples}) == len(examples), "questions name distinct people"
+    data = QADataModule(QADataConfig(source="demo", demo_train_size=50, demo_eval_size=20, language="zh"))
+    assert [len(data.splits[s]) for s in ("train", "validation", "test")] == [50, 20, 20], "data.demo_*_size count questions"
+    assert data.task_info == {"language": "zh"}
 
 
 def test_metric_is_exact_when_a_question_s_windows_are_on_different_ranks():
