@@ -133,7 +133,9 @@ class TaskDataModule(L.LightningDataModule):
     Hooks for a task (all optional except :meth:`encode` or :meth:`encode_batch`):
 
     * :meth:`required_columns`: record keys a split must have, by the config key naming them;
+    * :meth:`read_splits`: every split at once, when a split is not one file per key;
     * :meth:`read_file`: records of a file in a format of the task's own (CoNLL, SQuAD JSON);
+    * :meth:`convert_rows`: records from the rows of a table file or a hub split;
     * :meth:`demo_records`: a generated split for ``data.source=demo``;
     * :meth:`build_task_info` / :meth:`check_records`: what the data defines, and checks of
       each split against it (a label outside the label set);
@@ -149,7 +151,7 @@ class TaskDataModule(L.LightningDataModule):
         self.config = config
         self.tokenizer: Any = None
         self.features: dict[str, list[dict[str, Any]]] = {}
-        self.splits: dict[str, list[dict[str, Any]]] = self._read_splits()
+        self.splits: dict[str, list[dict[str, Any]]] = self.read_splits()
         self.task_info: dict[str, Any] = {}
         if set(self.splits) - {"predict"}:  # inputs to predict only: the trained model's task_info is adopted next
             self.adopt_task_info(self.build_task_info())
@@ -159,9 +161,19 @@ class TaskDataModule(L.LightningDataModule):
         """Config key -> column that every record must have; ``labelled`` is False for inputs to predict."""
         return {}
 
+    def read_splits(self) -> dict[str, list[dict[str, Any]]]:
+        """Every split's records: by default one file (or hub split) per split, then held-out
+        validation, subsampling and the test fallback. Override when a split is not one file."""
+        return self._arrange(self._read_sources())
+
     def read_file(self, path: str, key: str, labelled: bool) -> list[dict[str, Any]]:
         """Records of ``path`` (named by ``data.<key>``); the default reads any table format."""
-        return read_records(path, key, self.config.format, self.required_columns(labelled))
+        rows = read_records(path, key, self.config.format, self.required_columns(labelled))
+        return self.convert_rows(rows, f"{path} (data.{key})")
+
+    def convert_rows(self, rows: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+        """Records from the rows of a table file or hub split (``where`` names it for errors); default: the rows."""
+        return rows
 
     def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
         """``size`` generated records for ``split`` (``data.source=demo``)."""
@@ -196,8 +208,8 @@ class TaskDataModule(L.LightningDataModule):
         """What predictions.jsonl shows of an example next to its prediction (default: the record)."""
         return dict(record)
 
-    def collator(self) -> Any:
-        """Turns a list of features into a batch (default: dynamic padding, :class:`PadCollator`)."""
+    def collator(self, split: str) -> Any:
+        """Turns a list of features of ``split`` into a batch (default: dynamic padding, :class:`PadCollator`)."""
         return PadCollator(pad_id=self.tokenizer.pad_token_id)
 
     def feature_length(self, feature: dict[str, Any]) -> int:
@@ -247,7 +259,7 @@ class TaskDataModule(L.LightningDataModule):
     def train_dataloader(self):
         """Length-grouped, shuffled, rank-sharded, resumable training batches."""
         self.split_records("train")
-        return train_loader(self.features["train"], self._lengths("train"), self.config, self.collator(), self.trainer)
+        return train_loader(self.features["train"], self._lengths("train"), self.config, self.collator("train"), self.trainer)
 
     def val_dataloader(self):
         """Validation batches, sorted by length, each example once across ranks."""
@@ -263,13 +275,13 @@ class TaskDataModule(L.LightningDataModule):
 
     def _eval_loader(self, split: str):
         self.split_records(split)
-        return eval_loader(self.features[split], self._lengths(split), self.config, self.collator(), self.trainer)
+        return eval_loader(self.features[split], self._lengths(split), self.config, self.collator(split), self.trainer)
 
     def _lengths(self, split: str) -> list[int]:
         return [self.feature_length(feature) for feature in self.features[split]]
 
     # -- reading ---------------------------------------------------------------------------
-    def _read_splits(self) -> dict[str, list[dict[str, Any]]]:
+    def _read_sources(self) -> dict[str, list[dict[str, Any]]]:
         c = self.config
         if c.source == "demo":
             stray = [key for key in ("train_file", "validation_file", "test_file") if getattr(c, key)]
@@ -294,7 +306,7 @@ class TaskDataModule(L.LightningDataModule):
             raise DataError(f"unknown data.source '{c.source}'; use files, demo or hub")
         if c.predict_file:
             splits["predict"] = self.read_file(c.predict_file, "predict_file", labelled=False)
-        return self._arrange(splits)
+        return splits
 
     def _read_hub(self) -> dict[str, list[dict[str, Any]]]:
         import datasets
@@ -316,7 +328,7 @@ class TaskDataModule(L.LightningDataModule):
             if missing:
                 key, column = next(iter(missing.items()))
                 raise DataError(f"column '{column}' (data.{key}) not found in hub split '{name}'; its columns are {', '.join(dataset.column_names)}; set data.{key}=<column>")
-            splits[split] = dataset.to_list()
+            splits[split] = self.convert_rows(dataset.to_list(), f"hub split '{name}' of {c.hub_dataset}")
         return splits
 
     def _arrange(self, splits: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:

@@ -247,6 +247,15 @@ def _compose_task(task_name: str, registry: Any) -> dict[str, Any]:
         return compose_dict([f"task={task_name}"])
 
 
+def _mkdir(path: Optional[Path]) -> Path:
+    """``path`` (created if needed), or a new temporary directory."""
+    if path is None:
+        return Path(tempfile.mkdtemp(prefix="glmtasks-run-"))
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _check_task(task, registry, data_overrides: dict, backbone, report: PluginReport) -> None:
     """Exercise one task end to end on the tiny backbone, appending to ``report``."""
     import torch
@@ -265,6 +274,12 @@ def _check_task(task, registry, data_overrides: dict, backbone, report: PluginRe
         report.problems.append(f"{where}: {message}")
 
     # -- configs ---------------------------------------------------------------------------
+    config_dirs = [path for path, _ in registry.config_dirs]
+    for group, why in (("task", f"`task={task.name}` would not compose"), ("data", "`task=<name>` loads data/<name>.yaml by default")):
+        if not any((directory / group / f"{task.name}.yaml").is_file() for directory in config_dirs):
+            problem(f"no {group}/{task.name}.yaml in the registered config dirs; {why}")
+    if len(report.problems) > problems_before:
+        return
     try:
         raw = _compose_task(task.name, registry)
         raw["data"].update(data_overrides)
@@ -513,7 +528,7 @@ def run_glmtasks(
     and ``stderr``). ``paths.output_dir`` is appended unless the first argument is a subcommand
     or a help flag. Other arguments as in :func:`run_task`; ``cwd`` defaults to ``tmp_path``.
     """
-    tmp_path = Path(tmp_path) if tmp_path is not None else Path(tempfile.mkdtemp(prefix="glmtasks-run-"))
+    tmp_path = _mkdir(tmp_path)
     output_dir = tmp_path / "outputs"
     full_env = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **os.environ}
     if plugins:

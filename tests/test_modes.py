@@ -89,13 +89,16 @@ def test_checkpoints_are_loaded_without_running_pickled_code(trained_run, tmp_pa
 def test_a_failed_export_leaves_no_complete_looking_folder(tmp_path):
     from glmtasks.run import export_head
 
-    class Failing:
+    class FailingModel:
         def save_pretrained(self, directory):
             (directory / "config.json").write_text("{}")
             raise KeyboardInterrupt("killed")
 
+    class Head:
+        model, tokenizer = FailingModel(), None
+
     with pytest.raises(KeyboardInterrupt):
-        export_head(Failing(), tmp_path / "export", {})
+        export_head(Head(), tmp_path / "export", {})
     assert not (tmp_path / "export").exists()
 
 
@@ -125,7 +128,7 @@ def test_lora_trains_only_adapters_and_the_classifier():
 def test_merged_lora_export_equals_adapter_inference(tmp_path):
     from transformers import AutoModelForSequenceClassification
 
-    from glmtasks.backbone import save_model
+    from glmtasks.head import save_head
 
     model, tokenizer = _tiny_glm_classifier(peft=True)
     with torch.no_grad():
@@ -136,9 +139,13 @@ def test_merged_lora_export_equals_adapter_inference(tmp_path):
     batch = tokenizer(["the movie was good", "the plot"], padding=True, return_tensors="pt")
     with torch.no_grad():
         adapted = model(**batch).logits
-    save_model(model, tmp_path)
+    head = torch.nn.Module()
+    head.model, head.tokenizer = model, tokenizer
+    save_head(head, tmp_path)
     assert not (tmp_path / "adapter_config.json").exists()
+    assert any("lora_" in name for name in model.state_dict()), "save_head leaves the run's own model untouched"
     merged = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
+    assert not any("lora_" in name for name in merged.state_dict())
     with torch.no_grad():
         assert torch.allclose(merged(**batch).logits, adapted, atol=1e-5)
 

@@ -64,4 +64,4 @@ def test_killed_run_resumes_to_the_same_metrics_as_an_uninterrupted_one(tmp_path
 def test_resume_auto_without_an_unfinished_run_starts_fresh(run_cli):
     result = run_cli(*ARGS[:2], "data.demo_train_size=64", "data.demo_eval_size=16", "resume=auto", "logger=none")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.metrics()["resumed_from"] is None
+    assert result.metrics["resumed_from"] is None

@@ -39,7 +39,7 @@ def test_a_sound_plugin_passes(monkeypatch):
 def write_configs(root: Path, task: str, data_lines: str) -> Path:
     (root / "task").mkdir(parents=True)
     (root / "data").mkdir()
-    (root / "task" / f"{task}.yaml").write_text(f"# test\nname: {task}\nhead_config: {{}}\n")
+    (root / "task" / f"{task}.yaml").write_text(f"# test\nname: {task}\n")
     (root / "data" / f"{task}.yaml").write_text(f"# test\n{data_lines}\n")
     return root
 
@@ -69,7 +69,7 @@ def test_broken_registrations_and_configs_are_all_reported_at_once(tmp_path):
         check_plugin(plugin)
     message = str(error.value)
     assert "head 'missing_module_head': factory 'no_such_module_xyz:make' does not resolve: ModuleNotFoundError" in message
-    assert "datamodule 'dict_config': config_class <class 'dict'> must be a @dataclass extending glmtasks.data.BatchingConfig" in message
+    assert "datamodule 'dict_config': config_class <class 'dict'> must be a @dataclass" in message
     assert "task 'broken': no task/broken.yaml in the registered config dirs" in message
     assert "task 'broken': no data/broken.yaml" in message
     assert "metric 'm': factory resolves" in message  # what passed is listed too
@@ -135,7 +135,7 @@ def metric_logging_other_names(task_info):
 @pytest.mark.parametrize(
     ("head", "metric", "expected"),
     [
-        (dict_returning_head, "accuracy", "head 'h'.forward must return glmtasks.head.HeadOutput, got dict"),
+        (dict_returning_head, "accuracy", "head 'h'.forward must return glmtasks.api.HeadOutput, got dict"),
         (head_predicting_without_index, "accuracy", "head 'h'.predict must return one dict per example with its batch 'index'"),
         (head_whose_test_predictions_disagree, "accuracy", "head 'h': HeadOutput.predictions() must return what predict(batch) returns"),
         ("glmtasks_classification.heads:make_sequence_classification_head", "renamed", "monitor 'renamed' is not among the logged metric values ['agreement']"),
@@ -146,7 +146,7 @@ def test_broken_heads_and_metrics_are_caught_on_a_real_batch(tmp_path, head, met
     config_dir = write_configs(tmp_path / "conf", "t", "\n".join(f"{k}: {v}" for k, v in SMALL_DEMO.items()))
     task = TaskSpec(name="t", description="", head="h", datamodule="classification", metrics=(metric,), monitor=metric)
     plugin = plugin_module(
-        "bad_head_plugin", task, heads=[HeadSpec(name="h", factory=head)],
+        "bad_head_plugin", task, heads=[HeadSpec(name="h", factory=head, config_class="glmtasks_classification.heads:SequenceClassificationConfig")],
         metrics=[MetricSpec(name="renamed", factory=metric_logging_other_names)], config_dir=config_dir,
     )
     with pytest.raises(PluginContractError) as error:
@@ -170,6 +170,7 @@ def test_run_task_raises_with_the_cli_error(tmp_path):
 
 
 @pytest.mark.parametrize(("plugin", "data"), [
+    ("glmtasks_classification.plugin", {"sentiment": {"demo_train_size": 32, "demo_eval_size": 8}, "classification": SMALL_DEMO}),
     ("glmtasks_ner.plugin", {"ner": {"demo_train_size": 32, "demo_eval_size": 8}}),
     ("glmtasks_translation.plugin", {"translation": {"demo_train_size": 32, "demo_eval_size": 8}}),
     ("glmtasks_summarization.plugin", {"summarization": {"demo_train_size": 32, "demo_eval_size": 8}}),

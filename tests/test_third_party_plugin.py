@@ -32,7 +32,7 @@ def test_plugins_listing_shows_the_third_party_task(run_cli, plugin_env):
 def test_third_party_task_runs_from_the_cli_with_its_own_metric_and_configs(run_cli, plugin_env):
     result = run_cli("task=topic", *TINY, env=plugin_env)
     assert result.returncode == 0, result.stderr[-3000:]
-    metrics = result.metrics()
+    metrics = result.metrics
     assert metrics["monitor"] == "val/error_rate" and metrics["mode"] == "min"
     assert metrics["val"]["val/error_rate"] == pytest.approx(1 - metrics["val"]["val/accuracy"], abs=1e-6)
 

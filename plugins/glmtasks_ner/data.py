@@ -300,6 +300,6 @@ class NERDataModule(TaskDataModule):
         words, spans = record["words"], record["spans"]
         return {"text": " ".join(words), "gold_tags": spans_to_tags(spans, len(words), self.tag_scheme), "gold_marked": mark_entities(words, spans)}
 
-    def collator(self) -> PadCollator:
+    def collator(self, split: str) -> PadCollator:
         """Dynamic padding that keeps the per-word fields as lists."""
         return PadCollator(pad_id=self.tokenizer.pad_token_id, keep_lists=PER_SENTENCE_FIELDS)

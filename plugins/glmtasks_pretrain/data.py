@@ -1,13 +1,15 @@
 """Pre-training data: plain text and jsonl documents packed into fixed-length blocks, masked per batch.
 
 Reading: a plain text file is cut into documents at blank lines (``data.document_split``);
-a jsonl/json/csv/parquet file gives one document per row (``data.text_column``).
-Packing (:func:`pack_blocks`): the documents of one file are tokenized without special
-tokens, each followed by ``eos``, concatenated, and cut into blocks of ``data.block_size``
-tokens (the tail shorter than a block is dropped, unless it is the file's only block).
+a jsonl/json/csv/parquet file gives one document per row (``data.text_column``). A record of
+the base datamodule is one document, ``{"text": ..., "source": <file>}``.
+Packing (:func:`pack_blocks`, in :meth:`PretrainDataModule.encode_split`): the documents of
+one file are tokenized without special tokens, each followed by ``eos``, concatenated, and cut
+into blocks of ``data.block_size`` tokens (the tail shorter than a block is dropped, unless it
+is the file's only block); a feature is one block.
 Validation: the ``validation_files``, or else the last ``validation_fraction`` of every
 training file's blocks (contiguous text, so no sentence is in both splits).
-The test split is the validation split.
+The test split is the validation split (or ``data.test_file``).
 
 Examples are built from blocks by the collator (:class:`PretrainCollator`) with the
 functions of :mod:`glmtasks_pretrain.masking`: training masks are drawn again each time a
@@ -17,6 +19,8 @@ perplexity is comparable from one evaluation to the next.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import random
 import re
 from collections import defaultdict
@@ -24,12 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-import lightning as L
 import numpy as np
 
-from glmtasks.data import BatchingConfig, PadCollator, eval_loader, map_once, read_table, require_columns, train_loader
-from glmtasks.errors import ConfigError, DataError
-from glmtasks.specs import TaskSpec
+from glmtasks.api import ConfigError, DataConfig, DataError, PadCollator, TaskDataModule, read_table, require_columns
 from glmtasks_pretrain.masking import blank_infilling_sample, causal_lm_sample
 
 OBJECTIVES = ("blank_infilling", "causal_lm")
@@ -37,19 +38,18 @@ TABLE_SUFFIXES = {".json", ".jsonl", ".csv", ".tsv", ".parquet"}
 
 
 @dataclass
-class PretrainDataConfig(BatchingConfig):
-    """The ``data:`` section of ``task=pretrain`` (``max_length`` is unused: blocks are ``block_size`` long)."""
+class PretrainDataConfig(DataConfig):
+    """The ``data:`` section of ``task=pretrain`` (``max_length`` is unused: blocks are ``block_size`` long).
 
-    source: str = "demo"
-    """``files`` (``train_files``) or ``demo`` (generated text, for a quick offline run)."""
+    ``train_file``/``validation_file``/``test_file`` (one file each) may be used as well as the lists.
+    """
+
     train_files: Optional[list] = None
     """Plain text files (any suffix but the table ones) and/or jsonl/json/csv/parquet files."""
     validation_files: Optional[list] = None
     """Validation text; when unset, the last ``validation_fraction`` of each training file's blocks."""
     validation_fraction: float = 0.05
     """Share of each training file's blocks held out for validation when there are no validation_files."""
-    format: Optional[str] = None
-    """Force one format for every file: ``text``, ``json``, ``csv``, ``tsv`` or ``parquet``; default: from the suffix."""
     text_column: str = "text"
     """Column (field) of the text in table and jsonl files."""
     document_split: str = "blank_line"
@@ -65,7 +65,7 @@ class PretrainDataConfig(BatchingConfig):
     max_span_length: int = 16
     """Blank infilling: longest span (longer draws are cut); sizes the block-position table."""
     demo_documents: int = 400
-    """Generated documents (``source=demo``); 5% of the blocks are held out for validation."""
+    """Generated documents (``source=demo``); ``validation_fraction`` of the blocks are held out for validation."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def read_documents(path: str, key: str, config: PretrainDataConfig) -> list[str]
     """The documents of one file: a plain text file split by ``document_split``, or a table's text column."""
     file = Path(path)
     if not file.is_file():
-        raise DataError(f"data file not found: {file} (data.{key}); fix the path with data.{key}=[<file>, ...]")
+        raise DataError(f"data file not found: {file} (data.{key}); fix the path with data.{key}={'[<file>, ...]' if key.endswith('files') else '<file>'}")
     suffixes = [s for s in file.suffixes if s != ".gz"]
     fmt = config.format or ("table" if suffixes and suffixes[-1] in TABLE_SUFFIXES else "text")
     if fmt == "text":
@@ -212,141 +212,133 @@ class PretrainCollator:
 # The datamodule.
 
 
-class PretrainDataModule(L.LightningDataModule):
-    """Reads documents when constructed (data errors surface before a model is built),
-    tokenizes and packs them in ``setup``, and masks blocks batch by batch."""
+class PretrainDataModule(TaskDataModule):
+    """Documents read when constructed (data errors surface before a model is built), packed into
+    blocks once per split (``encode_split``), and masked batch by batch by :class:`PretrainCollator`.
 
-    def __init__(self, config: PretrainDataConfig, task: TaskSpec):
-        super().__init__()
-        c = self.config = config
-        self.task = task
+    Features are ``{"input_ids": <block>, "source": <file name>, "index": <block number>}``;
+    predictions and :meth:`example_record` describe blocks, not documents.
+    """
+
+    config: PretrainDataConfig
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_splits(self) -> dict[str, list[dict[str, Any]]]:
+        """Every split's documents (replaces the base's reading: a split is a list of files, and
+        the held-out validation is the tail of each file's *blocks*, known only after packing).
+
+        Without validation files the validation (and test) split is the training split itself
+        (the same list); :meth:`encode_split` keeps the head of each file's blocks for training
+        and the tail for validation.
+        """
+        c = self.config
+        self._check_options()
+        self._packed: dict[int, list[tuple[str, list[list[int]]]]] = {}
+        if c.source == "demo":
+            splits = {"train": [{"text": d, "source": "demo"} for d in generate_documents(c.demo_documents, seed=c.seed)]}
+        elif c.source == "files":
+            files = {
+                "train": [("train_file", c.train_file)] + [("train_files", path) for path in c.train_files or []],
+                "validation": [("validation_file", c.validation_file)] + [("validation_files", path) for path in c.validation_files or []],
+                "test": [("test_file", c.test_file)],
+            }
+            splits = {
+                split: [record for key, path in paths if path for record in self.read_file(path, key, labelled=True)]
+                for split, paths in files.items()
+                if any(path for _, path in paths)
+            }
+            if "train" not in splits and not c.predict_file:
+                raise DataError("data.train_files is not set; give your text with data.train_files=[<file>, ...]")
+        else:
+            raise DataError(f"unknown data.source '{c.source}'; use files or demo")
+        if "train" in splits and "validation" not in splits:
+            if not 0 < c.validation_fraction < 1:
+                raise ConfigError("data.validation_fraction must be in (0, 1) when there are no data.validation_files")
+            splits["validation"] = splits["train"]
+        if "validation" in splits:
+            splits.setdefault("test", splits["validation"])
+        if c.predict_file:
+            splits["predict"] = self.read_file(c.predict_file, "predict_file", labelled=False)
+        return splits
+
+    def _check_options(self) -> None:
+        c = self.config
         if c.objective not in OBJECTIVES:
             raise ConfigError(f"unknown data.objective '{c.objective}'; use {' or '.join(OBJECTIVES)}")
         if c.block_size < 2:
             raise ConfigError(f"data.block_size must be at least 2, got {c.block_size}")
         if not 0 < c.mask_ratio < 1 or c.poisson_lambda <= 0 or c.max_span_length < 1:
             raise ConfigError("data.mask_ratio must be in (0, 1), data.poisson_lambda > 0 and data.max_span_length >= 1")
-        self.documents = self._read()  # split -> [(file name, documents)]
-        self.task_info = {"objective": c.objective, "max_span_length": c.max_span_length, "block_size": c.block_size}
-        self.tokenizer: Any = None
-        self.blocks: dict[str, list[list[int]]] = {}
-        self.block_sources: dict[str, list[str]] = {}
+        if c.validation_size:
+            raise ConfigError("task=pretrain holds out the last data.validation_fraction of each file's blocks; unset data.validation_size")
 
-    def _read(self) -> dict[str, list[tuple[str, list[str]]]]:
+    def read_file(self, path: str, key: str, labelled: bool) -> list[dict[str, Any]]:
+        """The documents of one file as records ``{"text", "source"}``."""
+        return [{"text": document, "source": str(path)} for document in read_documents(path, key, self.config)]
+
+    def build_task_info(self) -> dict[str, Any]:
         c = self.config
-        if c.source == "demo":
-            splits = {"train": [("demo", generate_documents(c.demo_documents, seed=c.seed))]}
-        elif c.source == "files":
-            if not c.train_files:
-                raise DataError("data.train_files is not set; give your text with data.train_files=[<file>, ...]")
-            splits = {"train": [(Path(p).name, read_documents(p, "train_files", c)) for p in c.train_files]}
-            if c.validation_files:
-                splits["validation"] = [(Path(p).name, read_documents(p, "validation_files", c)) for p in c.validation_files]
-        else:
-            raise DataError(f"unknown data.source '{c.source}'; use files or demo")
-        if "validation" not in splits and not 0 < c.validation_fraction < 1:
-            raise ConfigError("data.validation_fraction must be in (0, 1) when there are no data.validation_files")
-        if c.predict_file:
-            splits["predict"] = [(Path(c.predict_file).name, read_documents(c.predict_file, "predict_file", c))]
-        return splits
+        return {"objective": c.objective, "max_span_length": c.max_span_length, "block_size": c.block_size}
 
-    # -- the protocol the core uses -------------------------------------------------------
     def training_texts(self) -> Iterator[str]:
         """Raw training documents, for training a from-scratch tokenizer."""
-        for _, documents in self.documents["train"]:
-            yield from documents
+        for record in self.split_records("train"):
+            yield record["text"]
 
     def set_tokenizer(self, tokenizer: Any) -> None:
         if tokenizer.eos_token_id is None:
             raise ConfigError("task=pretrain separates documents with the tokenizer's eos token, and this tokenizer has none")
-        self.tokenizer = tokenizer
+        super().set_tokenizer(tokenizer)
 
-    def example_record(self, split: str, index: int) -> dict[str, Any]:
-        """The block's file and text."""
-        return {"source": self.block_sources[split][index], "text": self.tokenizer.decode(self.blocks[split][index])}
-
-    # -- Lightning ------------------------------------------------------------------------
-    def _pack(self, split: str) -> tuple[list[list[int]], list[str], list[int]]:
-        """Blocks of every file of ``split``, their file names, and each file's block count."""
-        import datasets
-
-        c, tokenizer = self.config, self.tokenizer
-        blocks, sources, counts = [], [], []
-        for number, (name, documents) in enumerate(self.documents[split]):
-            table = datasets.Dataset.from_dict({"text": documents})
-            tokenized = map_once(
-                table,
-                lambda rows: {"ids": tokenizer(rows["text"], add_special_tokens=False)["input_ids"]},
-                name=f"pretrain-{split}-{number}",
-                trainer=self.trainer,
-                batched=True,
-                remove_columns=["text"],
-            )
-            file_blocks = pack_blocks(tokenized["ids"], c.block_size, tokenizer.eos_token_id)
-            blocks += file_blocks
-            sources += [name] * len(file_blocks)
-            counts.append(len(file_blocks))
-        return blocks, sources, counts
-
-    def setup(self, stage: Optional[str] = None) -> None:
-        if self.blocks:
-            return
+    # -- packing ---------------------------------------------------------------------------
+    def encode_split(self, split: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The blocks of ``split``: each file packed, its head or tail kept when validation is held out, then subsampled."""
         c = self.config
-        train, train_sources, counts = self._pack("train")
-        if "validation" in self.documents:
-            self.blocks["validation"], self.block_sources["validation"], _ = self._pack("validation")
-            self.blocks["train"], self.block_sources["train"] = train, train_sources
-        else:
-            keep, held, keep_src, held_src, start = [], [], [], [], 0
-            for count in counts:  # the tail of every file is held out
-                cut = start + count - max(1, int(round(count * c.validation_fraction)))
-                if count < 2:
-                    raise DataError(f"{train_sources[start]} gives only {count} block of {c.block_size} tokens: too little to hold out validation; give data.validation_files or more text")
-                keep += train[start:cut]
-                held += train[cut : start + count]
-                keep_src += train_sources[start:cut]
-                held_src += train_sources[cut : start + count]
-                start += count
-            self.blocks["train"], self.block_sources["train"] = keep, keep_src
-            self.blocks["validation"], self.block_sources["validation"] = held, held_src
-        if c.max_train_samples and c.max_train_samples < len(self.blocks["train"]):
-            order = sorted(random.Random(c.seed).sample(range(len(self.blocks["train"])), c.max_train_samples))
-            self.blocks["train"] = [self.blocks["train"][i] for i in order]
-            self.block_sources["train"] = [self.block_sources["train"][i] for i in order]
-        if c.max_eval_samples:
-            self.blocks["validation"] = self.blocks["validation"][: c.max_eval_samples]
-            self.block_sources["validation"] = self.block_sources["validation"][: c.max_eval_samples]
-        self.blocks["test"], self.block_sources["test"] = self.blocks["validation"], self.block_sources["validation"]
-        if "predict" in self.documents:
-            self.blocks["predict"], self.block_sources["predict"], _ = self._pack("predict")
+        held_out = "train" in self.splits and records is self.splits["train"] and self.splits.get("validation") is records
+        features = []
+        for source, blocks in self._pack(records):
+            if held_out:
+                if len(blocks) < 2:
+                    raise DataError(
+                        f"{Path(source).name} gives only {len(blocks)} block of {c.block_size} tokens: too little to hold out "
+                        "validation; give data.validation_files or more text"
+                    )
+                cut = len(blocks) - max(1, int(round(len(blocks) * c.validation_fraction)))
+                blocks = blocks[:cut] if split == "train" else blocks[cut:]
+            features += [{"input_ids": block, "source": Path(source).name} for block in blocks]
+        if split == "train" and c.max_train_samples and c.max_train_samples < len(features):
+            features = [features[i] for i in sorted(random.Random(c.seed).sample(range(len(features)), c.max_train_samples))]
+        if split in ("validation", "test") and c.max_eval_samples:
+            features = features[: c.max_eval_samples]
+        for index, feature in enumerate(features):
+            feature["index"] = index
+        return features
 
-    def _items(self, split: str) -> list[dict[str, Any]]:
-        return [{"input_ids": block, "index": i} for i, block in enumerate(self.blocks[split])]
+    def _pack(self, records: list[dict[str, Any]]) -> list[tuple[str, list[list[int]]]]:
+        """(file, blocks) of every file of ``records``; computed once per list (train, validation and test may share one)."""
+        if id(records) not in self._packed:
+            eos = self.tokenizer.eos_token_id
+            packed = []
+            for source, group in itertools.groupby(records, key=lambda record: record["source"]):
+                documents = [record["text"] for record in group]
+                ids = [row for i in range(0, len(documents), 1000) for row in self.tokenizer(documents[i : i + 1000], add_special_tokens=False)["input_ids"]]
+                packed.append((source, pack_blocks(ids, self.config.block_size, eos)))
+            self._packed[id(records)] = packed
+        return self._packed[id(records)]
 
-    def _collator(self, dynamic: bool) -> PretrainCollator:
+    # -- batching --------------------------------------------------------------------------
+    def collator(self, split: str) -> PretrainCollator:
+        """Masks blocks into examples of the objective the model was built for (``task_info``);
+        training blocks are masked anew each time they are seen."""
         special: dict[str, int] = {}
-        if self.config.objective == "blank_infilling":
+        if self.task_info["objective"] == "blank_infilling":
             from glmtasks_pretrain.heads import special_ids
 
             special = special_ids(self.tokenizer)
-        return PretrainCollator(self.config, self.tokenizer.pad_token_id, special, dynamic)
+        config = dataclasses.replace(self.config, objective=self.task_info["objective"], max_span_length=int(self.task_info["max_span_length"]))
+        return PretrainCollator(config, self.tokenizer.pad_token_id, special, dynamic=split == "train")
 
-    def _lengths(self, split: str) -> list[int]:
-        return [len(block) for block in self.blocks[split]]
-
-    def train_dataloader(self):
-        """Shuffled batches of blocks, masked anew each time (sharded across ranks)."""
-        return train_loader(self._items("train"), self._lengths("train"), self.config, self._collator(True), self.trainer)
-
-    def val_dataloader(self):
-        """Validation blocks with fixed masks (each block once across ranks)."""
-        return eval_loader(self._items("validation"), self._lengths("validation"), self.config, self._collator(False), self.trainer)
-
-    def test_dataloader(self):
-        """The validation blocks (there is no separate test text)."""
-        return eval_loader(self._items("test"), self._lengths("test"), self.config, self._collator(False), self.trainer)
-
-    def predict_dataloader(self):
-        """Blocks of ``predict_file`` if set, else the test blocks; predictions give each block's perplexity."""
-        split = "predict" if "predict" in self.blocks else "test"
-        return eval_loader(self._items(split), self._lengths(split), self.config, self._collator(False), self.trainer)
+    def example_record(self, split: str, index: int) -> dict[str, Any]:
+        """The block's file and text."""
+        feature = self.features[split][index]
+        return {"source": feature["source"], "text": self.tokenizer.decode(feature["input_ids"])}

@@ -35,19 +35,28 @@ part B causal over part B and seeing all of part A.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 
-from glmtasks.backbone import load_model, save_model
-from glmtasks.errors import ConfigError
-from glmtasks.head import HeadOutput
+from glmtasks.api import ConfigError, HeadOutput, load_model
 from glmtasks_pretrain.masking import IGNORE_INDEX, additive_mask, attention_allowed
 
 log = logging.getLogger(__name__)
 
 BLOCK_POSITION_FILE = "block_position_embeddings.safetensors"
+
+
+@dataclass
+class PretrainHeadConfig:
+    """``task.head_config`` of the ``pretrain_lm`` head: fields of the causal LM's model config."""
+
+    tie_word_embeddings: Optional[bool] = None
+    """Share the output projection with the input embeddings; default: the model's own setting."""
+    model_config: dict = field(default_factory=dict)
+    """Any other model config field of the causal LM (as ``backbone.model_config``, for this task only)."""
 
 
 class BlockPositionEmbedding(torch.nn.Embedding):
@@ -70,12 +79,11 @@ class PretrainHead(torch.nn.Module):
     about a fifth of the tokens; the projection is most of a small model's cost).
     """
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, block_positions: BlockPositionEmbedding | None, merge_adapters: bool = True):
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, block_positions: BlockPositionEmbedding | None):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.block_positions = block_positions
-        self.merge_adapters = merge_adapters
 
     def _parts(self) -> tuple[torch.nn.Module, torch.nn.Module]:
         """(the decoder that returns hidden states, the output projection), under LoRA adapters too."""
@@ -134,10 +142,8 @@ class PretrainHead(torch.nn.Module):
             for i, s, c in zip(batch["index"], sums, counts)
         ]
 
-    def save_pretrained(self, directory: Path) -> None:
-        """The causal LM (plain transformers) and tokenizer; the block-position table in its own file."""
-        save_model(self.model, directory, self.merge_adapters)
-        self.tokenizer.save_pretrained(directory)
+    def save_extras(self, directory: Path) -> None:
+        """The block-position table, next to the causal LM and tokenizer the core exports."""
         if self.block_positions is not None:
             from safetensors.torch import save_file
 
@@ -156,14 +162,17 @@ def special_ids(tokenizer: Any) -> dict[str, int]:
     return ids
 
 
-def make_pretrain_head(backbone, tokenizer, task_info: dict, head_config: dict) -> PretrainHead:
+def make_pretrain_head(backbone, tokenizer, task_info: dict, head_config: PretrainHeadConfig) -> PretrainHead:
     """Build ``AutoModelForCausalLM`` and, for blank infilling, the block-position table.
 
     ``task_info`` (from the datamodule) gives ``objective`` and ``max_span_length``; a
     ``block_position_embeddings.safetensors`` next to ``backbone.name_or_path`` is loaded.
-    ``head_config`` is passed to the model config (e.g. ``tie_word_embeddings``).
+    ``head_config`` fields go to the model config.
     """
-    model = load_model(backbone, "AutoModelForCausalLM", tokenizer, **head_config)
+    fields = dict(head_config.model_config)
+    if head_config.tie_word_embeddings is not None:
+        fields["tie_word_embeddings"] = head_config.tie_word_embeddings
+    model = load_model(backbone, "AutoModelForCausalLM", tokenizer, **fields)
     block_positions = None
     if task_info.get("objective") == "blank_infilling":
         special_ids(tokenizer)
@@ -180,5 +189,4 @@ def make_pretrain_head(backbone, tokenizer, task_info: dict, head_config: dict) 
                 block_positions.weight.data.copy_(weight)
             else:
                 log.warning("ignoring %s: shape %s, expected %s (data.max_span_length differs)", saved, tuple(weight.shape), tuple(block_positions.weight.shape))
-    peft = getattr(backbone, "peft", None)
-    return PretrainHead(model, tokenizer, block_positions, merge_adapters=peft.merge_on_export if peft else True)
+    return PretrainHead(model, tokenizer, block_positions)

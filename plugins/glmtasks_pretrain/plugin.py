@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
 
 _PACKAGE = "glmtasks_pretrain"
 
@@ -30,6 +30,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="pretrain_lm",
             factory=f"{_PACKAGE}.heads:make_pretrain_head",
+            config_class=f"{_PACKAGE}.heads:PretrainHeadConfig",
             description="AutoModelForCausalLM; blank infilling adds a learned intra-span position table",
         )
     ]

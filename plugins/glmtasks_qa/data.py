@@ -396,7 +396,7 @@ class QADataModule(TaskDataModule):
         answers = list((record.get("answers") or {}).get("text") or [])
         return {"id": record.get("id"), "title": record.get("title"), "question": record["question"], "context": record["context"], "answers": answers}
 
-    def collator(self) -> QACollator:
+    def collator(self, split: str) -> QACollator:
         return QACollator(self.tokenizer.pad_token_id)
 
     def predict_dataloader(self) -> DataLoader:
@@ -406,7 +406,7 @@ class QADataModule(TaskDataModule):
         features = self.features[split]
         rank, world_size = distributed_position(self.trainer)
         sampler = QuestionBatchSampler([f["index"] for f in features], self.config.eval_batch_size, rank, world_size)
-        return DataLoader(features, batch_sampler=sampler, collate_fn=self.collator(), num_workers=self.config.num_workers)
+        return DataLoader(features, batch_sampler=sampler, collate_fn=self.collator(split), num_workers=self.config.num_workers)
 
 
 def _check_config(c: QADataConfig) -> None:

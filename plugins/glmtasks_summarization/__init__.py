@@ -1,6 +1,6 @@
 """Built-in plugin: abstractive summarization (``task=summarization``), scored with ROUGE-1/2/L/Lsum.
 
-The model side is shared with every generation task (:mod:`glmtasks.generation`): a GLM
+The data and model sides are shared with every generation task (:mod:`glmtasks_generation`): a GLM
 decoder-only model trained as a prefix LM (loss on summary tokens only), or any T5/BART-style
 encoder-decoder model, with greedy or beam-search decoding saved in the export.
 

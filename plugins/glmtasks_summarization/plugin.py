@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
 
 _PACKAGE = "glmtasks_summarization"
 
@@ -28,7 +28,8 @@ def glmtasks_register_heads():
     return [
         HeadSpec(
             name="summarization_lm",
-            factory="glmtasks.generation:make_generation_head",
+            factory="glmtasks_generation.heads:make_generation_head",
+            config_class="glmtasks_generation.heads:GenerationHeadConfig",
             description="AutoModelForCausalLM as a prefix LM (GLM) or AutoModelForSeq2SeqLM (T5, BART)",
         )
     ]
@@ -40,9 +41,9 @@ def glmtasks_register_datamodules():
     return [
         DataModuleSpec(
             name="summarization",
-            factory=f"{_PACKAGE}.data:make_datamodule",
+            factory=f"{_PACKAGE}.data:SummarizationDataModule",
             config_class=f"{_PACKAGE}.data:SummarizationDataConfig",
-            description="document/summary pairs from files (lists of sentences or references) or a demo set",
+            description="document/summary pairs from files or the hub (lists of sentences or references) or a demo set",
         )
     ]
 
@@ -63,5 +64,5 @@ def glmtasks_register_metrics():
 
 @hookimpl
 def glmtasks_register_config_dirs():
-    """``task/`` and ``data/`` configs of this plugin."""
+    """``task/``, ``data/``, ``experiment/`` and ``hparams_search/`` configs of this plugin."""
     return [Path(__file__).parent / "conf"]

@@ -2,7 +2,7 @@
 
 The direction comes from ``data.source_lang`` and ``data.target_lang``; parallel corpora are
 line-aligned text files named with ``{lang}`` (``train.{lang}.gz``) or tables with a column per
-language. The model side is shared with every generation task (:mod:`glmtasks.generation`).
+language. The data and model sides are shared with every generation task (:mod:`glmtasks_generation`).
 The sacreBLEU signature of the reported score is written to ``metrics.json``
 (``metric_metadata.sacrebleu.signature``).
 

@@ -11,19 +11,10 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-from glmtasks.errors import DataError
-from glmtasks.generation import (
-    TextPair,
-    TextPairDataConfig,
-    TextPairDataModule,
-    add_predict_split,
-    finish_splits,
-    read_pair_splits,
-    read_pair_table,
-)
-from glmtasks.specs import TaskSpec
+from glmtasks.api import DataError
+from glmtasks_generation.data import TextPairDataConfig, TextPairDataModule
 
 
 @dataclass
@@ -35,24 +26,24 @@ class TranslationDataConfig(TextPairDataConfig):
     target_lang: str = "toy"
     """Language translated into; also the language of scoring (``zh`` -> sacreBLEU ``tok:zh``)."""
     source_column: Optional[str] = None
-    """Table column of the source sentences; default: ``source_lang``."""
+    """Table column of the source sentences; default: ``source_lang`` (dotted names read nested fields: ``translation.de``)."""
     target_column: Optional[str] = None
     """Table column of the reference translations; default: ``target_lang``."""
-    max_length: int = 128
-    max_target_length: int = 64
+    language: Optional[str] = None
+    """Language of the targets for scoring; default: ``target_lang``."""
 
 
-def read_parallel(template: str, key: str, source_lang: str, target_lang: str, require_target: bool = True) -> list[TextPair]:
-    """Line-aligned pairs from ``template`` with ``{lang}`` replaced by each language code.
+def read_parallel(template: str, key: str, source_lang: str, target_lang: str, labelled: bool = True) -> list[dict[str, Any]]:
+    """Line-aligned records from ``template`` with ``{lang}`` replaced by each language code.
 
     Lines where either side is empty are skipped; files of different lengths are an error.
-    Without ``require_target`` (inputs to predict) a missing target-language file is allowed.
+    Without ``labelled`` (inputs to predict) a missing target-language file is allowed.
     """
     sides = []
     for lang in (source_lang, target_lang):
         path = Path(template.replace("{lang}", lang))
-        if not require_target and lang == target_lang and not path.is_file():
-            return [TextPair(s, []) for s in sides[0] if s]
+        if not labelled and lang == target_lang and not path.is_file():
+            return [{"source": s, "references": []} for s in sides[0] if s]
         if not path.is_file():
             raise DataError(f"data file not found: {path} (data.{key} with {{lang}}={lang}); fix data.{key} or data.source_lang/data.target_lang")
         opener = gzip.open if path.suffix == ".gz" else open
@@ -64,46 +55,45 @@ def read_parallel(template: str, key: str, source_lang: str, target_lang: str, r
             f"parallel files of data.{key} are not line-aligned: {len(sources)} lines in {source_lang}, "
             f"{len(targets)} in {target_lang}; give files with one sentence per line in both languages"
         )
-    pairs = [TextPair(s, [t]) for s, t in zip(sources, targets) if s and t]
-    if not pairs:
+    records = [{"source": s, "references": [t]} for s, t in zip(sources, targets) if s and t]
+    if not records:
         raise DataError(f"the parallel files of data.{key} hold no non-empty line pairs")
-    return pairs
+    return records
 
 
-def make_datamodule(config: TranslationDataConfig, task: TaskSpec) -> TextPairDataModule:
-    """Read pairs in the configured direction into a :class:`TextPairDataModule`."""
-    if config.source_lang == config.target_lang:
-        raise DataError(f"data.source_lang and data.target_lang are both '{config.source_lang}'; set different languages")
-    config.language = config.language or config.target_lang
-    if config.source == "demo":
-        splits = finish_splits(_demo_splits(config), config)
-    elif config.source == "files":
-        splits = read_pair_splits(config, lambda path, key: _read(config, path, key))
-    else:
-        raise DataError(f"unknown data.source '{config.source}'; use files or demo")
-    add_predict_split(splits, config, lambda path, key: _read(config, path, key, require_target=False))
-    info = {"source_lang": config.source_lang, "target_lang": config.target_lang}
-    return TextPairDataModule(config, task, splits, task_info=info)
+class TranslationDataModule(TextPairDataModule):
+    """Sentence pairs in the direction ``data.source_lang`` -> ``data.target_lang``."""
 
+    config: TranslationDataConfig
 
-def _read(config: TranslationDataConfig, path: str, key: str, require_target: bool = True) -> list[TextPair]:
-    """Parallel text files when ``path`` holds ``{lang}``, else a table with a column per language."""
-    if "{lang}" in path:
-        return read_parallel(path, key, config.source_lang, config.target_lang, require_target)
-    source_column = config.source_column or config.source_lang
-    target_column = config.target_column or config.target_lang
-    return read_pair_table(path, key, config, source_column, target_column, require_target)
+    def __init__(self, config: TranslationDataConfig):
+        if config.source_lang == config.target_lang:
+            raise DataError(f"data.source_lang and data.target_lang are both '{config.source_lang}'; set different languages")
+        super().__init__(config)
 
+    def columns(self) -> tuple[str, str]:
+        """Table columns: ``data.source_column``/``data.target_column``, default the language codes."""
+        c = self.config
+        return c.source_column or c.source_lang, c.target_column or c.target_lang
 
-def _demo_splits(config: TranslationDataConfig) -> dict[str, list[TextPair]]:
-    from glmtasks_translation.demo import LANGUAGES, generate_parallel
+    def read_file(self, path: str, key: str, labelled: bool) -> list[dict[str, Any]]:
+        """Parallel text files when ``path`` holds ``{lang}``, else a table with a column per language."""
+        if "{lang}" in path:
+            return read_parallel(path, key, self.config.source_lang, self.config.target_lang, labelled)
+        return super().read_file(path, key, labelled)
 
-    for key in ("source_lang", "target_lang"):
-        if getattr(config, key) not in LANGUAGES:
-            raise DataError(f"the demo corpus has languages {', '.join(LANGUAGES)}, not data.{key}={getattr(config, key)}; use data.{key}=<one of them> or your own files")
-    sizes = {"train": config.demo_train_size, "validation": config.demo_eval_size, "test": config.demo_eval_size}
-    splits = {}
-    for i, (split, size) in enumerate(sizes.items()):
-        columns = generate_parallel(size, seed=config.seed * 1000 + i)
-        splits[split] = [TextPair(s, [t]) for s, t in zip(columns[config.source_lang], columns[config.target_lang])]
-    return splits
+    def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
+        """The generated en <-> toy corpus in the configured direction."""
+        from glmtasks_translation.demo import LANGUAGES, generate_parallel
+
+        c = self.config
+        for key in ("source_lang", "target_lang"):
+            if getattr(c, key) not in LANGUAGES:
+                raise DataError(f"the demo corpus has languages {', '.join(LANGUAGES)}, not data.{key}={getattr(c, key)}; use data.{key}=<one of them> or your own files")
+        columns = generate_parallel(size, seed=seed)
+        return [{"source": s, "references": [t]} for s, t in zip(columns[c.source_lang], columns[c.target_lang])]
+
+    def build_task_info(self) -> dict[str, Any]:
+        """The generation task_info, scored in the target language, with the direction."""
+        c = self.config
+        return {**super().build_task_info(), "language": c.language or c.target_lang, "source_lang": c.source_lang, "target_lang": c.target_lang}

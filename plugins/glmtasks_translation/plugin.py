@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
 
 _PACKAGE = "glmtasks_translation"
 
@@ -28,7 +28,8 @@ def glmtasks_register_heads():
     return [
         HeadSpec(
             name="translation_lm",
-            factory="glmtasks.generation:make_generation_head",
+            factory="glmtasks_generation.heads:make_generation_head",
+            config_class="glmtasks_generation.heads:GenerationHeadConfig",
             description="AutoModelForCausalLM as a prefix LM (GLM) or AutoModelForSeq2SeqLM (T5, BART)",
         )
     ]
@@ -40,7 +41,7 @@ def glmtasks_register_datamodules():
     return [
         DataModuleSpec(
             name="translation",
-            factory=f"{_PACKAGE}.data:make_datamodule",
+            factory=f"{_PACKAGE}.data:TranslationDataModule",
             config_class=f"{_PACKAGE}.data:TranslationDataConfig",
             description="parallel text files (train.{lang}.gz), tables with a column per language, or a demo corpus",
         )
@@ -58,5 +59,5 @@ def glmtasks_register_metrics():
 
 @hookimpl
 def glmtasks_register_config_dirs():
-    """``task/`` and ``data/`` configs of this plugin."""
+    """``task/``, ``data/``, ``experiment/`` and ``hparams_search/`` configs of this plugin."""
     return [Path(__file__).parent / "conf"]

@@ -48,5 +48,5 @@ def test_default_run_beats_a_bag_of_words_baseline(run_cli):
     assert baseline < 0.75, "word counts alone must not solve the demo"
     result = run_cli("task=sentiment", "callbacks.progress_bar=false")
     assert result.returncode == 0, result.stderr[-3000:]
-    accuracy = result.metrics()["test"]["test/accuracy"]
+    accuracy = result.metrics["test"]["test/accuracy"]
     assert accuracy >= baseline + 0.1, (accuracy, baseline)

@@ -1,4 +1,4 @@
-"""Shared generation machinery: prompt/target formatting, loss masking, layouts, batched generation."""
+"""The shared generation package (glmtasks_generation): prompt/target formatting, loss masking, layouts, batched generation."""
 
 from __future__ import annotations
 
@@ -8,19 +8,8 @@ import torch
 from glmtasks.backbone import train_bpe_tokenizer
 from glmtasks.config import BackboneConfig
 from glmtasks.errors import ConfigError
-from glmtasks.generation import (
-    IGNORE_INDEX,
-    GenerationCollator,
-    TextPair,
-    TextPairDataConfig,
-    TextPairDataModule,
-    encode_prompts,
-    encode_targets,
-    make_generation_head,
-    move_padding,
-    prefix_lm_batch,
-)
-from glmtasks.specs import TaskSpec
+from glmtasks_generation.data import TextPairDataConfig, TextPairDataModule, encode_prompts, encode_targets
+from glmtasks_generation.heads import IGNORE_INDEX, GenerationHeadConfig, make_generation_head, move_padding, prefix_lm_batch
 
 TEXTS = [
     "the cat sat on the mat", "a dog ran in the park", "die katze sitzt auf der matte", "ein hund läuft im park",
@@ -30,7 +19,17 @@ TINY_GLM = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, 
 TINY_T5 = {"d_model": 32, "d_ff": 64, "num_layers": 1, "num_decoder_layers": 1, "num_heads": 2, "d_kv": 16}
 TINY_BART = {"d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2, "decoder_attention_heads": 2,
              "encoder_ffn_dim": 64, "decoder_ffn_dim": 64, "max_position_embeddings": 128}
-TASK = TaskSpec(name="toy_generation", description="", head="h", datamodule="d", metrics=("m",), monitor="m")
+DEFAULTS = GenerationHeadConfig()
+
+
+def pairs_datamodule(records, **config):
+    """A :class:`TextPairDataModule` whose train, validation and test splits are ``records``."""
+
+    class Pairs(TextPairDataModule):
+        def demo_records(self, split, size, seed):
+            return [dict(record) for record in records]
+
+    return Pairs(TextPairDataConfig(source="demo", **config))
 
 
 @pytest.fixture(scope="module")
@@ -80,24 +79,26 @@ def test_move_padding_left_keeps_order_and_trims_empty_columns():
     assert left_ids.tolist() == [[5, 6], [0, 7]] and left_mask.tolist() == [[1, 1], [0, 1]]
 
 
-def test_collator_pads_labels_with_ignore_index_and_keeps_references():
-    collate = GenerationCollator(pad_id=0)
-    batch = collate([
+def test_collator_right_pads_labels_with_ignore_index_and_keeps_references(tokenizer):
+    dm = pairs_datamodule([{"source": "a", "references": ["b"]}])
+    dm.set_tokenizer(tokenizer)
+    pad = tokenizer.pad_token_id
+    batch = dm.collator("test")([
         {"input_ids": [5, 6], "attention_mask": [1, 1], "labels": [7, 1], "index": 0, "references": ["a", "b"]},
         {"input_ids": [5], "attention_mask": [1], "labels": [1], "index": 1, "references": ["c"]},
     ])
-    assert batch["input_ids"].tolist() == [[5, 6], [5, 0]] and batch["labels"].tolist() == [[7, 1], [1, -100]]
+    assert batch["input_ids"].tolist() == [[5, 6], [5, pad]] and batch["labels"].tolist() == [[7, 1], [1, IGNORE_INDEX]]
+    assert batch["attention_mask"].tolist() == [[1, 1], [1, 0]]
     assert batch["references"] == [["a", "b"], ["c"]] and batch["index"].tolist() == [0, 1]
 
 
 def test_datamodule_trains_on_every_reference_and_scores_against_all_of_them(tokenizer):
-    pairs = [TextPair("the cat sat", ["die katze sitzt", "eine katze sitzt"]), TextPair("the bird sings", ["der vogel singt"])]
-    config = TextPairDataConfig(max_target_length=3, batch_size=4, eval_batch_size=4)
-    dm = TextPairDataModule(config, TASK, {"train": pairs, "validation": pairs, "test": pairs})
+    pairs = [{"source": "the cat sat", "references": ["die katze sitzt", "eine katze sitzt"]}, {"source": "the bird sings", "references": ["der vogel singt"]}]
+    dm = pairs_datamodule(pairs, max_target_length=3, batch_size=4, eval_batch_size=4)
     dm.set_tokenizer(tokenizer)
     dm.setup()
-    assert [item["index"] for item in dm.tokenized["train"]] == [0, 0, 1]
-    assert [item["index"] for item in dm.tokenized["validation"]] == [0, 1]
+    assert [item["index"] for item in dm.features["train"]] == [0, 0, 1]
+    assert [item["index"] for item in dm.features["validation"]] == [0, 1]
     batch = next(iter(dm.val_dataloader()))
     assert sorted(map(tuple, batch["references"])) == [("der vogel singt",), ("die katze sitzt", "eine katze sitzt")]
     assert batch["labels"].shape[1] <= 3, "training targets are cut to max_target_length"
@@ -105,18 +106,24 @@ def test_datamodule_trains_on_every_reference_and_scores_against_all_of_them(tok
     assert "{source}" not in "".join(dm.training_texts()) and "eine katze sitzt" in list(dm.training_texts())
 
 
+def test_without_training_references_only_prompts_are_encoded(tokenizer):
+    dm = pairs_datamodule([{"source": "the cat sat", "references": []}, {"source": "the bird", "references": []}])
+    dm.set_tokenizer(tokenizer)
+    features = dm.encode_split("predict", dm.splits["train"])
+    assert [sorted(f) for f in features] == [["attention_mask", "index", "input_ids"]] * 2
+    assert dm.example_record("train", 1) == {"source": "the bird", "references": []}
+
+
 def test_prompt_without_source_placeholder_is_a_config_error():
-    pairs = [TextPair("a", ["b"])]
     with pytest.raises(ConfigError, match=r"data.prompt must contain \{source\}"):
-        TextPairDataModule(TextPairDataConfig(prompt="summarize:"), TASK, {"train": pairs, "validation": pairs, "test": pairs})
+        pairs_datamodule([{"source": "a", "references": ["b"]}], prompt="summarize:")
 
 
 # -- the head on tiny models --------------------------------------------------------------
 
 
 def _batch(tokenizer, sources, targets):
-    dm = TextPairDataModule(TextPairDataConfig(eval_batch_size=len(sources)), TASK,
-                            {split: [TextPair(s, [t]) for s, t in zip(sources, targets)] for split in ("train", "validation", "test")})
+    dm = pairs_datamodule([{"source": s, "references": [t]} for s, t in zip(sources, targets)], eval_batch_size=len(sources))
     dm.set_tokenizer(tokenizer)
     dm.setup()
     return next(iter(dm.test_dataloader()))
@@ -125,7 +132,7 @@ def _batch(tokenizer, sources, targets):
 @pytest.fixture(scope="module")
 def glm_head(tokenizer):
     torch.manual_seed(0)
-    head = make_generation_head(BackboneConfig(name="glm", model_config=TINY_GLM), tokenizer, {"max_target_length": 6}, {})
+    head = make_generation_head(BackboneConfig(name="glm", model_config=TINY_GLM), tokenizer, {"max_target_length": 6}, DEFAULTS)
     return head.eval()
 
 
@@ -157,7 +164,7 @@ def test_kv_cache_does_not_change_greedy_outputs(glm_head, tokenizer):
 
 
 def test_generation_settings_reach_the_generation_config_and_beam_search_runs(tokenizer):
-    settings = {"num_beams": 3, "length_penalty": 0.6, "max_new_tokens": 5, "no_repeat_ngram_size": 2}
+    settings = GenerationHeadConfig(num_beams=3, length_penalty=0.6, max_new_tokens=5, no_repeat_ngram_size=2)
     head = make_generation_head(BackboneConfig(name="glm", model_config=TINY_GLM), tokenizer, {"max_target_length": 20}, settings).eval()
     config = head.model.generation_config
     assert (config.num_beams, config.length_penalty, config.max_new_tokens, config.no_repeat_ngram_size, config.do_sample) == (3, 0.6, 5, 2, False)
@@ -167,16 +174,33 @@ def test_generation_settings_reach_the_generation_config_and_beam_search_runs(to
     assert head.model.generate(**inputs).shape[1] <= inputs["input_ids"].shape[1] + 5
 
 
-def test_unknown_head_config_key_is_a_one_line_config_error(tokenizer):
-    with pytest.raises(ConfigError, match=r"unknown key 'task.head_config.beams' \(did you mean 'num_beams'\?\)"):
-        make_generation_head(BackboneConfig(name="glm", model_config=TINY_GLM), tokenizer, {}, {"beams": 4})
+def test_head_config_errors_are_one_line_config_errors(tokenizer):
+    """The core builds task.head_config from GenerationHeadConfig: unknown keys get a suggestion."""
+    from glmtasks.cli import precheck
+    from glmtasks.config import raise_if_errors
+    from glmtasks.registry import default_registry
+    from glmtasks.run import ResolvedTask, build_head_config
+
+    registry = default_registry()
+    for task_name in ("translation", "summarization"):
+        spec = registry.tasks.get(task_name)
+        task = ResolvedTask(spec, spec.head, spec.datamodule, list(spec.metrics), spec.monitor, spec.mode)
+        errors: list[str] = []
+        assert build_head_config({"num_beams": 4}, task, registry, errors) == GenerationHeadConfig(num_beams=4) and not errors
+        build_head_config({"beams": 4}, task, registry, errors)
+        with pytest.raises(ConfigError, match=r"unknown key 'task.head_config.beams' \(did you mean 'num_beams'\?\)"):
+            raise_if_errors(errors)
+    with pytest.raises(ConfigError, match=r"'task.head_config.beams' \(did you mean 'num_beams'\?\)"):
+        precheck(["task=translation", "task.head_config.beams=4"])
+    with pytest.raises(ConfigError, match=r"task.head_config.num_beams must be >= 1"):
+        make_generation_head(BackboneConfig(name="glm", model_config=TINY_GLM), tokenizer, {}, GenerationHeadConfig(num_beams=0))
 
 
 @pytest.mark.parametrize("model_type,model_config", [("t5", TINY_T5), ("bart", TINY_BART)])
 def test_encoder_decoder_loss_is_the_models_own_and_generation_works(tokenizer, model_type, model_config):
     torch.manual_seed(0)
     backbone = BackboneConfig(name=model_type, model_type=model_type, model_config=model_config)
-    head = make_generation_head(backbone, tokenizer, {"max_target_length": 6}, {}).eval()
+    head = make_generation_head(backbone, tokenizer, {"max_target_length": 6}, DEFAULTS).eval()
     assert head.encoder_decoder and tokenizer.padding_side == "right"
     assert head.model.config.decoder_start_token_id == tokenizer.bos_token_id
     # the architecture's default special ids (BART forces id 2 at the end) are replaced by this tokenizer's
@@ -195,7 +219,7 @@ def test_a_tiny_prefix_lm_learns_to_translate_a_few_sentences(tokenizer):
     sources = ["the cat sat on the mat", "a dog ran in the park", "the bird sings", "一只猫坐在垫子上"]
     targets = ["die katze sitzt auf der matte", "ein hund läuft im park", "der vogel singt", "the cat sat on the mat"]
     head = make_generation_head(BackboneConfig(name="glm", model_config={**TINY_GLM, "hidden_size": 64, "intermediate_size": 128}),
-                                tokenizer, {"max_target_length": 32}, {})
+                                tokenizer, {"max_target_length": 32}, DEFAULTS)
     batch = _batch(tokenizer, sources, targets)
     optimizer = torch.optim.AdamW(head.parameters(), lr=5e-3)
     head.train()

@@ -12,13 +12,12 @@ from glmtasks.cli import compose, validate
 from glmtasks.errors import DataError
 from glmtasks.registry import default_registry
 from glmtasks.run import build_datamodule, resolve_task
-from glmtasks_summarization.data import SummarizationDataConfig
-from glmtasks_summarization.data import make_datamodule as summarization_data
-from glmtasks_translation.data import TranslationDataConfig
-from glmtasks_translation.data import make_datamodule as translation_data
+from glmtasks_summarization.data import SummarizationDataConfig, SummarizationDataModule
+from glmtasks_translation.data import TranslationDataConfig, TranslationDataModule
 
-SUMMARIZATION = default_registry().tasks.get("summarization")
-TRANSLATION = default_registry().tasks.get("translation")
+
+def pairs(records):
+    return [(r["source"], r["references"]) for r in records]
 
 
 def test_jsonl_with_lists_of_sentences_and_references(tmp_path):
@@ -30,8 +29,8 @@ def test_jsonl_with_lists_of_sentences_and_references(tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     config = SummarizationDataConfig(source="files", train_file=str(path), validation_file=str(path), source_column="doc", target_column="tldr")
-    dm = summarization_data(config, SUMMARIZATION)
-    assert [(p.source, p.references) for p in dm.splits["validation"]] == [
+    dm = SummarizationDataModule(config)
+    assert pairs(dm.splits["validation"]) == [
         ("First sentence. Second one.", ["ref a", "ref b"]),
         ("A plain string.", ["single ref"]),
     ]
@@ -43,10 +42,10 @@ def test_headerless_tsv_with_column_names_and_a_held_out_validation_split(tmp_pa
     path.write_text("".join(f"to title\t摘要{i}的内容\t标题{i}\n" for i in range(10)), encoding="utf-8")
     config = SummarizationDataConfig(source="files", train_file=str(path), column_names=["kind", "abstract", "title"],
                                      source_column="abstract", target_column="title", validation_size=3, language="zh")
-    dm = summarization_data(config, SUMMARIZATION)
+    dm = SummarizationDataModule(config)
     assert len(dm.splits["train"]) == 7 and len(dm.splits["validation"]) == 3
-    assert {p.source for p in dm.splits["train"]}.isdisjoint({p.source for p in dm.splits["validation"]})
-    assert dm.splits["train"][0].references[0].startswith("标题") and dm.task_info["language"] == "zh"
+    assert {r["source"] for r in dm.splits["train"]}.isdisjoint({r["source"] for r in dm.splits["validation"]})
+    assert dm.splits["train"][0]["references"][0].startswith("标题") and dm.task_info["language"] == "zh"
 
 
 def test_csv_with_a_missing_column_fails_in_one_line_naming_the_key(tmp_path):
@@ -54,7 +53,7 @@ def test_csv_with_a_missing_column_fails_in_one_line_naming_the_key(tmp_path):
     path.write_text("article,highlights\nsome text,a summary\n")
     config = SummarizationDataConfig(source="files", train_file=str(path), validation_file=str(path))
     with pytest.raises(DataError, match=r"column 'source' \(data.source_column\) not found .* its columns are article, highlights; set data.source_column=<column>"):
-        summarization_data(config, SUMMARIZATION)
+        SummarizationDataModule(config)
 
 
 def _parallel(tmp_path, name, de, en):
@@ -66,17 +65,17 @@ def _parallel(tmp_path, name, de, en):
 
 def test_parallel_text_files_in_both_directions(tmp_path):
     train = _parallel(tmp_path, "train", ["Ein Hund.", "", "Zwei Katzen."], ["A dog.", "skipped", "Two cats."])
-    forward = translation_data(TranslationDataConfig(source="files", train_file=train, validation_file=train, source_lang="de", target_lang="en"), TRANSLATION)
-    assert [(p.source, p.references) for p in forward.splits["train"]] == [("Ein Hund.", ["A dog."]), ("Zwei Katzen.", ["Two cats."])]
+    forward = TranslationDataModule(TranslationDataConfig(source="files", train_file=train, validation_file=train, source_lang="de", target_lang="en"))
+    assert pairs(forward.splits["train"]) == [("Ein Hund.", ["A dog."]), ("Zwei Katzen.", ["Two cats."])]
     assert forward.task_info["language"] == "en" and forward.task_info["source_lang"] == "de"
-    backward = translation_data(TranslationDataConfig(source="files", train_file=train, validation_file=train, source_lang="en", target_lang="de"), TRANSLATION)
-    assert backward.splits["train"][0].source == "A dog." and backward.task_info["language"] == "de"
+    backward = TranslationDataModule(TranslationDataConfig(source="files", train_file=train, validation_file=train, source_lang="en", target_lang="de"))
+    assert backward.splits["train"][0]["source"] == "A dog." and backward.task_info["language"] == "de"
 
 
 def test_misaligned_parallel_files_are_a_data_error(tmp_path):
     train = _parallel(tmp_path, "bad", ["a", "b"], ["a"])
     with pytest.raises(DataError, match="not line-aligned: 2 lines in de, 1 in en"):
-        translation_data(TranslationDataConfig(source="files", train_file=train, validation_file=train, source_lang="de", target_lang="en"), TRANSLATION)
+        TranslationDataModule(TranslationDataConfig(source="files", train_file=train, validation_file=train, source_lang="de", target_lang="en"))
 
 
 def test_translation_tables_default_to_language_columns_and_read_nested_fields(tmp_path):
@@ -84,19 +83,53 @@ def test_translation_tables_default_to_language_columns_and_read_nested_fields(t
     path.write_text(json.dumps({"translation": {"de": "Hallo Welt", "en": "Hello world"}}) + "\n")
     config = TranslationDataConfig(source="files", train_file=str(path), validation_file=str(path), source_lang="de", target_lang="en",
                                    source_column="translation.de", target_column="translation.en")
-    assert translation_data(config, TRANSLATION).splits["train"][0].references == ["Hello world"]
+    assert TranslationDataModule(config).splits["train"][0]["references"] == ["Hello world"]
     flat = tmp_path / "flat.csv"
     flat.write_text("de,en\nHallo,Hello\n")
     config = TranslationDataConfig(source="files", train_file=str(flat), validation_file=str(flat), source_lang="de", target_lang="en")
-    assert translation_data(config, TRANSLATION).splits["train"][0].source == "Hallo"
+    assert TranslationDataModule(config).splits["train"][0]["source"] == "Hallo"
 
 
 def test_demo_corpus_follows_the_configured_direction():
     config = TranslationDataConfig(source="demo", demo_train_size=5, demo_eval_size=2, source_lang="toy", target_lang="en")
-    pair = translation_data(config, TRANSLATION).splits["train"][0]
-    assert pair.references[0].split()[0] in {"yesterday", "last", "today", "every", "tomorrow", "next", "the", "a", "an", "my", "two", "three", "some"}
+    record = TranslationDataModule(config).splits["train"][0]
+    assert record["references"][0].split()[0] in {"yesterday", "last", "today", "every", "tomorrow", "next", "the", "a", "an", "my", "two", "three", "some"}
     with pytest.raises(DataError, match="the demo corpus has languages en, toy, not data.target_lang=fr"):
-        translation_data(TranslationDataConfig(source="demo", target_lang="fr"), TRANSLATION)
+        TranslationDataModule(TranslationDataConfig(source="demo", target_lang="fr"))
+
+
+def test_inputs_to_predict_need_no_references(tmp_path):
+    train = _parallel(tmp_path, "train", ["Ein Hund.", "Zwei Katzen."], ["A dog.", "Two cats."])
+    (tmp_path / "new.de").write_text("Eine Maus.\n\nDrei Vögel.\n", encoding="utf-8")
+    config = TranslationDataConfig(source="files", train_file=train, validation_file=train, predict_file=str(tmp_path / "new.{lang}"),
+                                   source_lang="de", target_lang="en")
+    assert pairs(TranslationDataModule(config).splits["predict"]) == [("Eine Maus.", []), ("Drei Vögel.", [])]
+    table = tmp_path / "docs.jsonl"
+    table.write_text(json.dumps({"source": "A report.", "target": "A summary."}) + "\n")
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text(json.dumps({"source": "Only a document."}) + "\n")
+    config = SummarizationDataConfig(source="files", train_file=str(table), validation_file=str(table), predict_file=str(inputs))
+    dm = SummarizationDataModule(config)
+    assert pairs(dm.splits["predict"]) == [("Only a document.", [])]
+    assert dm.example_record("predict", 0) == {"source": "Only a document.", "references": []}
+
+
+def test_a_local_dataset_folder_through_the_hub_reader_with_nested_columns(tmp_path):
+    folder = tmp_path / "wmt_like"
+    folder.mkdir()
+    for split, n in (("train", 4), ("validation", 2)):
+        rows = [{"translation": {"de": f"Satz {i}.", "en": f"Sentence {i}."}} for i in range(n)]
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = TranslationDataConfig(source="hub", hub_dataset=str(folder), source_lang="de", target_lang="en",
+                                   source_column="translation.de", target_column="translation.en")
+    dm = TranslationDataModule(config)
+    assert pairs(dm.splits["validation"]) == [("Satz 0.", ["Sentence 0."]), ("Satz 1.", ["Sentence 1."])]
+    assert len(dm.splits["train"]) == 4 and dm.splits["test"] is dm.splits["validation"]
+
+
+def test_same_source_and_target_language_is_a_data_error():
+    with pytest.raises(DataError, match="data.source_lang and data.target_lang are both 'en'"):
+        TranslationDataModule(TranslationDataConfig(source="demo", source_lang="en", target_lang="en"))
 
 
 def _datamodule(overrides):
@@ -119,14 +152,14 @@ def test_shipped_real_data_configs_select_their_task_and_read_the_shared_data(sh
     config, dm = _datamodule([f"data={option}", f"paths.shared_data={shared_data}"])
     assert config.task.name == task
     assert (len(dm.splits["train"]), len(dm.splits["validation"])) == sizes
-    pair = dm.splits["validation"][0]
-    assert pair.source and pair.references and all(pair.references)
+    record = dm.splits["validation"][0]
+    assert record["source"] and record["references"] and all(record["references"])
     if option == "scitldr":
-        assert max(len(p.references) for p in dm.splits["validation"]) > 1, "SciTLDR has several references"
+        assert max(len(r["references"]) for r in dm.splits["validation"]) > 1, "SciTLDR has several references"
     if option == "csl":
         assert dm.task_info["language"] == "zh"
     if option == "multi30k":
-        assert pair.source.startswith("Eine Gruppe von Männern") and dm.task_info["language"] == "en"
+        assert record["source"].startswith("Eine Gruppe von Männern") and dm.task_info["language"] == "en"
 
 
 def test_default_data_configs_compose_with_their_tasks():

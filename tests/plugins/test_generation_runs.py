@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
-from conftest import TINY
+from glmtasks.api import run_task
 
 SMALL_T5 = [
     "backbone=t5-tiny", "backbone.tokenizer_vocab_size=600", "backbone.model_config.d_model=64", "backbone.model_config.d_ff=128",
     "backbone.model_config.num_layers=1", "backbone.model_config.num_decoder_layers=1", "backbone.model_config.d_kv=16",
     "trainer.max_epochs=1", "callbacks.progress_bar=false",
 ]
-
-
-def read_jsonl(path):
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def train_in_process(overrides, tmp_path):
-    """``python -m glmtasks <overrides>`` without a new interpreter (the run's directory is returned)."""
-    from glmtasks.cli import compose, validate
-    from glmtasks.run import train
-
-    config = validate(OmegaConf.to_container(compose([*overrides, f"paths.output_dir={tmp_path}"]), resolve=True))
-    return train(config)
 
 
 def regenerate_from_export(export_dir, auto_class, predictions):
@@ -50,26 +33,20 @@ def regenerate_from_export(export_dir, auto_class, predictions):
 
 @pytest.fixture(scope="module")
 def translation_run(tmp_path_factory):
-    """``python -m glmtasks task=translation`` (the demo corpus) with a tiny GLM, through the CLI."""
-    out = tmp_path_factory.mktemp("translation")
-    proc = subprocess.run(
-        [sys.executable, "-m", "glmtasks", "task=translation", *TINY, "data.demo_train_size=300", "data.demo_eval_size=24",
-         "task.head_config.num_beams=2", "task.head_config.length_penalty=0.8", f"paths.output_dir={out}"],
-        cwd=out, capture_output=True, text=True, env=os.environ.copy(), timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (run_dir,) = [p.parent for p in out.rglob("metrics.json")]
-    return run_dir, proc.stdout
+    """``python -m glmtasks task=translation`` (the demo corpus) with a tiny GLM, through the testing kit."""
+    overrides = ["data.demo_train_size=300", "data.demo_eval_size=24", "data.prompt='translate: {source}'",
+                 "task.head_config.num_beams=2", "task.head_config.length_penalty=0.8"]
+    return run_task("translation", overrides, tmp_path_factory.mktemp("translation"))
 
 
 def test_translation_run_writes_bleu_its_signature_and_streamed_predictions(translation_run):
-    run_dir, stdout = translation_run
+    run_dir, stdout = translation_run.run_dir, translation_run.stdout
     assert "test/sacrebleu=" in stdout and "test/chrf=" in stdout
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = translation_run.metrics
     assert metrics["monitor"] == "val/sacrebleu" and 0 <= metrics["test"]["test/sacrebleu"] <= 100
     signature = metrics["metric_metadata"]["sacrebleu"]["signature"]
     assert signature.startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
-    predictions = read_jsonl(run_dir / "predictions.jsonl")
+    predictions = translation_run.predictions()
     assert [p["index"] for p in predictions] == list(range(24))
     assert set(predictions[0]) == {"index", "source", "references", "hypothesis"}
     assert len(predictions[0]["references"]) == 1 and predictions[0]["source"].endswith(".")
@@ -79,33 +56,58 @@ def test_translation_run_writes_bleu_its_signature_and_streamed_predictions(tran
 
 
 def test_translation_export_generates_the_same_strings_with_plain_transformers(translation_run):
-    run_dir, _ = translation_run
-    predictions = read_jsonl(run_dir / "predictions.jsonl")
-    regenerated = regenerate_from_export(run_dir / "export", "AutoModelForCausalLM", predictions)
+    predictions = translation_run.predictions()
+    regenerated = regenerate_from_export(translation_run.run_dir / "export", "AutoModelForCausalLM", predictions)
     assert regenerated == [p["hypothesis"] for p in predictions]
 
 
-def test_summarization_with_an_encoder_decoder_backbone_and_its_export(tmp_path):
-    result = train_in_process(["task=summarization", *SMALL_T5, "data.demo_train_size=150", "data.demo_eval_size=12"], tmp_path)
-    from pathlib import Path
+def test_predict_mode_formats_prompts_as_trained_and_needs_no_references(translation_run, tmp_path):
+    trained = translation_run.predictions()[:5]
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text("".join(json.dumps({"en": p["source"]}) + "\n" for p in trained))
+    run = run_task("translation", ["mode=predict", f"checkpoint={translation_run.run_dir}", f"data.predict_file={inputs}",
+                                   "callbacks.progress_bar=false"], tmp_path, tiny=False)
+    predictions = run.predictions()
+    assert [p["source"] for p in predictions] == [p["source"] for p in trained] and all(p["references"] == [] for p in predictions)
+    assert [p["hypothesis"] for p in predictions] == [p["hypothesis"] for p in trained], "the trained prompt template is used"
 
-    run_dir = Path(result["run_dir"])
+
+@pytest.mark.parametrize("task", ["translation", "summarization"])
+def test_lora_export_is_merged_and_generates_the_same_strings_with_plain_transformers(task, tmp_path):
+    """``peft=lora``: export/ holds merged weights (no adapter files, no lora_ parameters) that plain
+    ``tokenizer(prompts, padding=True)`` + ``generate()`` turn into the run's own predictions."""
+    import transformers
+
+    run = run_task(task, ["peft=lora", "data.demo_train_size=120", "data.demo_eval_size=8"], tmp_path)
+    trained = torch.load(run.metrics["best_checkpoint"], map_location="cpu", weights_only=True)["state_dict"]
+    assert any("lora_" in name for name in trained), "the run trained LoRA adapters"
+    export = run.run_dir / "export"
+    files = sorted(path.name for path in export.iterdir())
+    assert not [name for name in files if name.startswith("adapter_")], files
+    model = transformers.AutoModelForCausalLM.from_pretrained(export)
+    assert not [name for name, _ in model.named_parameters() if "lora_" in name]
+    predictions = run.predictions()
+    assert len(predictions) == 8
+    assert regenerate_from_export(export, "AutoModelForCausalLM", predictions) == [p["hypothesis"] for p in predictions]
+
+
+def test_summarization_with_an_encoder_decoder_backbone_and_its_export(tmp_path):
+    run = run_task("summarization", [*SMALL_T5, "data.demo_train_size=150", "data.demo_eval_size=12"], tmp_path, tiny=False)
+    result = run.metrics
     assert {"test/rouge1", "test/rouge2", "test/rougeL", "test/rougeLsum"} <= set(result["test"])
     assert result["monitor"] == "val/rougeLsum"
-    predictions = read_jsonl(run_dir / "predictions.jsonl")
+    predictions = run.predictions()
     assert len(predictions) == 12 and all(isinstance(p["hypothesis"], str) for p in predictions)
-    config = json.loads((run_dir / "export" / "config.json").read_text())
+    config = json.loads((run.run_dir / "export" / "config.json").read_text())
     assert config["model_type"] == "t5" and config["is_encoder_decoder"]
-    regenerated = regenerate_from_export(run_dir / "export", "AutoModelForSeq2SeqLM", predictions)
+    regenerated = regenerate_from_export(run.run_dir / "export", "AutoModelForSeq2SeqLM", predictions)
     assert regenerated == [p["hypothesis"] for p in predictions]
 
 
 def test_chinese_title_generation_on_real_data_scores_characters(shared_data, tmp_path):
-    overrides = ["data=csl", f"paths.shared_data={shared_data}", *TINY, "data.max_train_samples=64", "data.max_eval_samples=16",
+    overrides = ["data=csl", f"paths.shared_data={shared_data}", "data.max_train_samples=64", "data.max_eval_samples=16",
                  "data.max_length=96", "data.max_target_length=16", "export=false"]
-    result = train_in_process(overrides, tmp_path)
-    assert result["task"] == "summarization" and 0 <= result["test"]["test/rouge1"] <= 100
-    from pathlib import Path
-
-    predictions = read_jsonl(Path(result["run_dir"]) / "predictions.jsonl")
+    run = run_task("summarization", overrides, tmp_path)
+    assert run.metrics["task"] == "summarization" and 0 <= run.metrics["test"]["test/rouge1"] <= 100
+    predictions = run.predictions()
     assert len(predictions) == 16 and any("\u4e00" <= ch <= "\u9fff" for ch in predictions[0]["references"][0])

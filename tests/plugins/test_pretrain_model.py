@@ -7,21 +7,19 @@ from dataclasses import replace
 import pytest
 import torch
 
-from glmtasks.testing import tiny_backbone_config
+from glmtasks.api import save_head, tiny_backbone_config, train_bpe_tokenizer
 from glmtasks_pretrain.data import PretrainCollator, PretrainDataConfig, generate_documents
-from glmtasks_pretrain.heads import BLOCK_POSITION_FILE, make_pretrain_head, special_ids
+from glmtasks_pretrain.heads import BLOCK_POSITION_FILE, PretrainHeadConfig, make_pretrain_head, special_ids
 from glmtasks_pretrain.masking import IGNORE_INDEX
 
 
 @pytest.fixture(scope="module")
 def setup():
-    from glmtasks.backbone import train_bpe_tokenizer
-
     torch.manual_seed(0)
     tokenizer = train_bpe_tokenizer(generate_documents(60), 400)
     backbone = tiny_backbone_config()
     config = PretrainDataConfig(block_size=24, mask_ratio=0.2)
-    head = make_pretrain_head(backbone, tokenizer, {"objective": "blank_infilling", "max_span_length": 16}, {}).eval()
+    head = make_pretrain_head(backbone, tokenizer, {"objective": "blank_infilling", "max_span_length": 16}, PretrainHeadConfig()).eval()
     collator = PretrainCollator(config, tokenizer.pad_token_id, special_ids(tokenizer), dynamic=False)
     ids = tokenizer(generate_documents(4, seed=3), add_special_tokens=False)["input_ids"]
     blocks = [row[:24] for row in ids]
@@ -68,7 +66,7 @@ def test_loss_covers_span_tokens_only(setup):
 def test_block_position_zero_stays_zero(setup):
     _, backbone, _, batch = setup
     tokenizer = setup[0]
-    head = make_pretrain_head(backbone, tokenizer, {"objective": "blank_infilling", "max_span_length": 16}, {})
+    head = make_pretrain_head(backbone, tokenizer, {"objective": "blank_infilling", "max_span_length": 16}, PretrainHeadConfig())
     optimizer = torch.optim.AdamW(head.parameters(), lr=1e-2, weight_decay=0.1)
     head(batch).loss.backward()
     optimizer.step()
@@ -81,7 +79,7 @@ def test_export_loads_in_plain_transformers(setup, tmp_path):
     import transformers
 
     tokenizer, backbone, head, _ = setup
-    head.save_pretrained(tmp_path)
+    save_head(head, tmp_path)  # the core's one export path: model, tokenizer, then save_extras
     assert (tmp_path / BLOCK_POSITION_FILE).is_file()
     # On ordinary text (block position 0, causal) the pre-trained network is the plain causal LM.
     text = tokenizer(["anna lives near the farm with a red cat."], return_tensors="pt")
@@ -97,5 +95,13 @@ def test_export_loads_in_plain_transformers(setup, tmp_path):
     assert torch.equal(classifier.model.embed_tokens.weight, plain.model.embed_tokens.weight)
     assert torch.equal(classifier.model.layers[0].mlp.down_proj.weight, plain.model.layers[0].mlp.down_proj.weight)
     # Continued pre-training from the export reloads the block-position table.
-    again = make_pretrain_head(replace(backbone, name_or_path=str(tmp_path)), tokenizer, {"objective": "blank_infilling", "max_span_length": 16}, {})
+    again = make_pretrain_head(replace(backbone, name_or_path=str(tmp_path)), tokenizer, {"objective": "blank_infilling", "max_span_length": 16}, PretrainHeadConfig())
     assert torch.equal(again.block_positions.weight, head.block_positions.weight)
+
+
+def test_head_config_sets_model_config_fields(setup):
+    tokenizer, backbone, _, _ = setup
+    head = make_pretrain_head(backbone, tokenizer, {"objective": "causal_lm", "max_span_length": 16}, PretrainHeadConfig(tie_word_embeddings=True, model_config={"rms_norm_eps": 1e-3}))
+    assert head.block_positions is None
+    assert head.model.config.rms_norm_eps == 1e-3
+    assert head.model.get_output_embeddings().weight is head.model.get_input_embeddings().weight

@@ -1,9 +1,13 @@
 """Intent + slot data: utterances with an intent and a BIO tag per word, aligned to sub-word tokens.
 
-Reading: any table that ``glmtasks.data.read_table`` reads (jsonl, json, csv, tsv, parquet),
-one utterance per row with three columns (names configurable): ``tokens`` (a list of words,
-or a string split on white space), ``tags`` (a list of BIO tags, or a string, one per word)
-and ``intent``. Or ``source=demo``: the generated set of :mod:`glmtasks_intent.demo`.
+The base :class:`glmtasks.api.TaskDataModule` does the reading (``data.source=files``: jsonl,
+json, csv, tsv or parquet; ``demo``: :meth:`demo_records`), the splits, subsampling,
+tokenizing once and batching; this module says what a row is and how it becomes features.
+
+A row has three columns (names configurable): ``tokens`` (a list of words, or a string split
+on white space), ``tags`` (a BIO tag per word, list or string) and ``intent``. Records are
+normalized to ``{"tokens": [...], "tags": [...], "intent": ...}`` (tags and intent None in
+rows to predict that lack them).
 
 Alignment: the words are joined with single spaces and tokenized with character offsets (any
 fast tokenizer). The first sub-token of each word carries the word's tag; other sub-tokens
@@ -14,35 +18,17 @@ and special tokens carry ``-100`` (ignored by the loss and the metrics). Words c
 from __future__ import annotations
 
 import bisect
-import random
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence
 
-import lightning as L
-
-from glmtasks.data import BatchingConfig, PadCollator, eval_loader, read_table, require_columns, train_loader
-from glmtasks.errors import ConfigError, DataError
-from glmtasks.specs import TaskSpec
+from glmtasks.api import ConfigError, DataConfig, DataError, TaskDataModule
 from glmtasks_intent.tags import slot_type, tag_problem, tag_vocabulary
-
-SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file", "predict": "predict_file"}
-"""Split -> the config key of its file (``predict_file`` is a field of glmtasks' BatchingConfig)."""
 
 
 @dataclass
-class IntentSlotsDataConfig(BatchingConfig):
-    """The ``data:`` section of ``task=intent_slots``."""
+class IntentSlotsDataConfig(DataConfig):
+    """The ``data:`` section of ``task=intent_slots``: the keys every task has, and these."""
 
-    source: str = "files"
-    """``files`` (the ``*_file`` keys) or ``demo`` (the generated command set)."""
-    train_file: Optional[str] = None
-    """Training utterances (jsonl, json, csv, tsv or parquet)."""
-    validation_file: Optional[str] = None
-    """Validation utterances; pick the best checkpoint on them."""
-    test_file: Optional[str] = None
-    """Test utterances; when unset, test metrics and predictions use the validation split."""
-    format: Optional[str] = None
-    """csv, tsv, json (also JSON lines) or parquet; default: from the file suffix."""
     tokens_column: str = "tokens"
     """Column of the words: a list, or a string split on white space."""
     tags_column: str = "tags"
@@ -53,30 +39,12 @@ class IntentSlotsDataConfig(BatchingConfig):
     """Intent names; default: the sorted intents of the training data."""
     slot_types: Optional[list] = None
     """Slot types (``[date, city]``); default: the sorted slot types of the training data."""
-    demo_train_size: int = 2000
-    """Generated training utterances (``source=demo``)."""
-    demo_eval_size: int = 300
-    """Generated validation and test utterances each (``source=demo``)."""
-
-
-@dataclass
-class Utterance:
-    """One example: its words, a BIO tag per word, and its intent (gold is optional only for ``predict``)."""
-
-    words: list[str]
-    tags: Optional[list[str]]
-    intent: Optional[str]
-
-
-def _as_words(value: Any) -> list[str]:
-    return value.split() if isinstance(value, str) else [str(v) for v in value]
 
 
 def first_subtokens(offsets: Sequence[Sequence[int]], words: Sequence[str]) -> list[int]:
     """For each word of ``" ".join(words)``, the position of its first token, or -1 if cut off.
 
-    ``offsets`` are the tokenizer's character offsets; empty ones (special tokens) belong to
-    no word.
+    ``offsets`` are the tokenizer's character offsets; empty ones (special tokens) belong to no word.
     """
     starts, ends, position = [], [], 0
     for word in words:
@@ -93,208 +61,127 @@ def first_subtokens(offsets: Sequence[Sequence[int]], words: Sequence[str]) -> l
     return first
 
 
-def encode_words(tokenizer: Any, words: Sequence[str], max_length: int) -> dict[str, list[int]]:
-    """Tokenize ``words`` (joined by spaces); adds ``word_starts`` (see :func:`first_subtokens`)."""
+def encode_words(tokenizer: Any, words: Sequence[str], max_length: int) -> dict[str, Any]:
+    """Model inputs of ``words`` (joined by spaces) plus ``word_starts`` (:func:`first_subtokens`),
+    ``word_mask`` (1 at each word's first token) and ``num_words``."""
     encoded = tokenizer(" ".join(words), truncation=True, max_length=max_length, return_offsets_mapping=True)
     features = {key: list(value) for key, value in encoded.items() if key != "offset_mapping"}
-    features["word_starts"] = first_subtokens(encoded["offset_mapping"], words)
+    starts = first_subtokens(encoded["offset_mapping"], words)
+    starting = set(starts)
+    features.update(word_starts=starts, word_mask=[int(i in starting) for i in range(len(features["input_ids"]))], num_words=len(words))
     return features
 
 
-class IntentSlotsDataModule(L.LightningDataModule):
-    """Reads and checks every split when constructed (data errors surface before a model is
-    built), tokenizes once in ``setup``, and batches with length grouping and dynamic padding.
+def _as_words(value: Any) -> list[str]:
+    return value.split() if isinstance(value, str) else [str(v) for v in value]
+
+
+class IntentSlotsDataModule(TaskDataModule):
+    """Utterances, their intents and slot tags.
 
     Batches hold ``input_ids``, ``attention_mask`` (and ``token_type_ids`` for BERT-like
-    tokenizers), ``labels`` (tag id at each word's first token, else -100), ``word_mask`` (1 at
-    each word's first token), ``intent_label``, ``num_words`` and ``index``.
+    tokenizers), ``word_mask``, ``num_words``, ``index`` and, for labelled rows, ``labels``
+    (tag id at each word's first token, else -100) and ``intent_label``.
     """
 
-    def __init__(self, config: IntentSlotsDataConfig, task: TaskSpec):
-        super().__init__()
-        self.config = config
-        self.task = task
-        self.raw = self._load()
-        self.tokenizer: Any = None
-        self.features: dict[str, list[dict[str, Any]]] = {}
-        self.intents: list[str] = []
-        self.slot_tags: list[str] = []
-        self.task_info: dict[str, Any] = {}
-        labelled = self.raw.get("train") or self.raw.get("validation")
-        if labelled or (config.intents and config.slot_types is not None):
-            self.adopt_task_info(self._label_sets(labelled or []))
-        # else: only unlabelled predict data; a trained model's task_info is adopted before setup
+    config: IntentSlotsDataConfig
 
-    def _label_sets(self, labelled: list[Utterance]) -> dict[str, list[str]]:
-        """Intents and slot tags from the config, else from the labelled utterances."""
+    def required_columns(self, labelled: bool) -> dict[str, str]:
         c = self.config
-        intents = [str(i) for i in c.intents] if c.intents else sorted({u.intent for u in labelled})
-        types = c.slot_types if c.slot_types is not None else {slot_type(t) for u in labelled for t in u.tags if t != "O"}
-        return {"intents": intents, "slot_tags": tag_vocabulary(str(t) for t in types)}
+        gold = {"tags_column": c.tags_column, "intent_column": c.intent_column} if labelled else {}
+        return {"tokens_column": c.tokens_column, **gold}
 
-    def adopt_task_info(self, task_info: dict[str, Any]) -> None:
-        """Use these intents and slot tags (from the data, or from a trained model); check every split."""
-        self.intents = list(task_info["intents"])
-        self.slot_tags = list(task_info["slot_tags"])
-        self.task_info = {"intents": self.intents, "slot_tags": self.slot_tags}
-        for split, utterances in self.raw.items():
-            self._check_labels(split, utterances)
-        self.features = {}
-
-    # -- reading ---------------------------------------------------------------------------
-    def _load(self) -> dict[str, list[Utterance]]:
+    def read_file(self, path: str, key: str, labelled: bool) -> list[dict[str, Any]]:
+        """The base reader's rows as utterances, each checked: words present, one BIO tag per word."""
         c = self.config
-        predict_file = getattr(c, "predict_file", None)
-        if c.source == "demo":
-            from glmtasks_intent.demo import EVAL_UNSEEN_SHARE, generate
-
-            sizes = {"train": c.demo_train_size, "validation": c.demo_eval_size, "test": c.demo_eval_size}
-            splits = {}
-            for i, (split, size) in enumerate(sizes.items()):
-                unseen = 0.0 if split == "train" else EVAL_UNSEEN_SHARE
-                examples = generate(size, seed=c.seed * 1000 + i, unseen_share=unseen)
-                splits[split] = [Utterance(e["tokens"], e["tags"], e["intent"]) for e in examples]
-        elif c.source == "files":
-            if not (c.validation_file or predict_file):
-                raise DataError("data.validation_file is not set; give your validation file with data.validation_file=<path> (or use data.source=demo)")
-            splits = {split: self._read(split) for split, key in SPLIT_KEYS.items() if split != "predict" and getattr(c, key)}
-        else:
-            raise DataError(f"unknown data.source '{c.source}'; use data.source=files or data.source=demo")
-        if predict_file:
-            splits["predict"] = self._read("predict")
-        if c.max_train_samples and "train" in splits:
-            rng = random.Random(c.seed)
-            splits["train"] = rng.sample(splits["train"], min(c.max_train_samples, len(splits["train"])))
-        if c.max_eval_samples:
-            for split in ("validation", "test"):
-                if split in splits:
-                    splits[split] = splits[split][: c.max_eval_samples]
-        if "validation" in splits:
-            splits.setdefault("test", splits["validation"])
-        return splits
-
-    def _read(self, split: str) -> list[Utterance]:
-        """Utterances of ``split``'s file; gold tags and intent may be absent only from ``predict``."""
-        c = self.config
-        key = SPLIT_KEYS[split]
-        path = getattr(c, key)
-        table = read_table(path, key, c.format)
-        gold = split != "predict" or (c.tags_column in table.column_names and c.intent_column in table.column_names)
-        columns = {"tokens_column": c.tokens_column}
-        if gold:
-            columns.update(tags_column=c.tags_column, intent_column=c.intent_column)
-        require_columns(table, columns, path)
-        rows = zip(table[c.tokens_column], table[c.tags_column], table[c.intent_column]) if gold else ((t, None, None) for t in table[c.tokens_column])
+        rows = super().read_file(path, key, labelled)
+        # Rows to predict are scored too when every one has its tags and intent.
+        gold = labelled or all(r.get(c.tags_column) is not None and r.get(c.intent_column) is not None for r in rows)
         utterances = []
-        for row, (tokens, tags, intent) in enumerate(rows):
-            words = _as_words(tokens)
+        for row, record in enumerate(rows):
             where = f"row {row + 1} of {path} (data.{key})"
+            words = _as_words(record[c.tokens_column])
             if not words:
                 raise DataError(f"{where} has no words; remove the row or fill data.tokens_column={c.tokens_column}")
             if not gold:
-                utterances.append(Utterance(words, None, None))
+                utterances.append({"tokens": words, "tags": None, "intent": None})
                 continue
-            word_tags = _as_words(tags)
-            if len(words) != len(word_tags):
-                raise DataError(f"{where} has {len(words)} words but {len(word_tags)} tags; give exactly one tag per word")
-            for tag in word_tags:
-                problem = tag_problem(tag)
-                if problem:
-                    raise DataError(f"{where}: {problem}")
-            utterances.append(Utterance(words, word_tags, str(intent)))
+            if record[c.tags_column] is None or record[c.intent_column] is None:
+                raise DataError(f"{where} has no tags or no intent; fill columns {c.tags_column} and {c.intent_column}")
+            tags = _as_words(record[c.tags_column])
+            if len(words) != len(tags):
+                raise DataError(f"{where} has {len(words)} words but {len(tags)} tags; give exactly one tag per word")
+            problem = next((p for p in map(tag_problem, tags) if p), None)
+            if problem:
+                raise DataError(f"{where}: {problem}")
+            utterances.append({"tokens": words, "tags": tags, "intent": str(record[c.intent_column])})
         return utterances
 
-    def _check_labels(self, split: str, utterances: list[Utterance]) -> None:
-        known_intents, known_tags = set(self.intents), set(self.slot_tags)
-        for row, u in enumerate(utterances):
-            if u.intent is None:
+    def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
+        from glmtasks_intent.demo import EVAL_UNSEEN_SHARE, generate
+
+        return generate(size, seed=seed, unseen_share=0.0 if split == "train" else EVAL_UNSEEN_SHARE)
+
+    def build_task_info(self) -> dict[str, Any]:
+        """Intents and slot tags from the config, else from the labelled data; ``{}`` with only rows to predict
+        (a trained model's labels are adopted later)."""
+        c = self.config
+        labelled = self.splits.get("train") or self.splits.get("validation") or []
+        if not labelled and not (c.intents and c.slot_types is not None):
+            return {}
+        intents = [str(i) for i in c.intents] if c.intents else sorted({r["intent"] for r in labelled})
+        types = c.slot_types if c.slot_types is not None else {slot_type(t) for r in labelled for t in r["tags"] if t != "O"}
+        return {"intents": intents, "slot_tags": tag_vocabulary(str(t) for t in types)}
+
+    def check_records(self, split: str, records: list[dict[str, Any]]) -> None:
+        if not self.task_info:
+            return
+        intents, tags = self.task_info["intents"], set(self.task_info["slot_tags"])
+        for row, r in enumerate(records):
+            if r["intent"] is None:
                 continue
-            if u.intent not in known_intents:
+            if r["intent"] not in intents:
                 raise DataError(
-                    f"intent {u.intent!r} in row {row + 1} of the {split} data is not one of "
-                    f"[{', '.join(self.intents)}]; fix the data or list every intent in data.intents=[...]"
+                    f"intent {r['intent']!r} in row {row + 1} of the {split} data is not one of "
+                    f"[{', '.join(intents)}]; fix the data or list every intent in data.intents=[...]"
                 )
-            unknown = [t for t in u.tags if t not in known_tags]
+            unknown = [t for t in r["tags"] if t not in tags]
             if unknown:
                 raise DataError(
                     f"slot tag {unknown[0]!r} in row {row + 1} of the {split} data is not a slot of the training "
-                    f"data; fix the data or list every slot type in data.slot_types=[...]"
+                    "data; fix the data or list every slot type in data.slot_types=[...]"
                 )
 
-    # -- the protocol the core uses -------------------------------------------------------
-    def _require_train(self) -> list[Utterance]:
-        if "train" not in self.raw:
-            raise DataError("data.train_file is not set; give your training file with data.train_file=<path>")
-        return self.raw["train"]
-
     def training_texts(self) -> Iterator[str]:
-        """Training utterances as text, for training a from-scratch tokenizer."""
-        for u in self._require_train():
-            yield " ".join(u.words)
+        for r in self.split_records("train"):
+            yield " ".join(r["tokens"])
 
     def set_tokenizer(self, tokenizer: Any) -> None:
-        """Use ``tokenizer`` (a fast tokenizer: the alignment needs character offsets)."""
         if not getattr(tokenizer, "is_fast", False):
             raise ConfigError("task=intent_slots needs a fast tokenizer (character offsets); choose a backbone whose tokenizer is fast")
-        self.tokenizer = tokenizer
+        super().set_tokenizer(tokenizer)
 
-    def example_record(self, split: str, index: int) -> dict[str, Any]:
-        """Text and words of example ``index`` of ``split``, with its gold intent and tags if known."""
-        u = self.raw[split][index]
-        record: dict[str, Any] = {"text": " ".join(u.words), "tokens": u.words}
-        if u.intent is not None:
-            record.update(intent=u.intent, tags=u.tags)
-        return record
-
-    # -- Lightning -------------------------------------------------------------------------
-    def setup(self, stage: Optional[str] = None) -> None:
-        """Tokenize every split once."""
-        if self.features:
-            return
-        if self.tokenizer is None:
-            raise RuntimeError("set_tokenizer() must be called before setup()")
+    def encode_batch(self, records: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
         if not self.task_info:
             raise DataError("cannot tell the intents and slots without labelled data; set data.intents=[...] and data.slot_types=[...]")
-        tag_ids = {tag: i for i, tag in enumerate(self.slot_tags)}
-        intent_ids = {intent: i for i, intent in enumerate(self.intents)}
-        for split, utterances in self.raw.items():
-            rows = []
-            for index, u in enumerate(utterances):
-                features = encode_words(self.tokenizer, u.words, self.config.max_length)
-                starts = features.pop("word_starts")
-                labels = [-100] * len(features["input_ids"])
-                word_mask = [0] * len(features["input_ids"])
+        tag_ids = {tag: i for i, tag in enumerate(self.task_info["slot_tags"])}
+        intent_ids = {intent: i for i, intent in enumerate(self.task_info["intents"])}
+        features = []
+        for r in records:
+            feature = encode_words(self.tokenizer, r["tokens"], self.config.max_length)
+            starts = feature.pop("word_starts")
+            if r["intent"] is not None:
+                labels = [-100] * len(feature["input_ids"])
                 for word, position in enumerate(starts):
                     if position >= 0:
-                        word_mask[position] = 1
-                        if u.tags is not None:
-                            labels[position] = tag_ids[u.tags[word]]
-                features.update(word_mask=word_mask, num_words=len(u.words), index=index)
-                if u.intent is not None:
-                    features.update(labels=labels, intent_label=intent_ids[u.intent])
-                rows.append(features)
-            self.features[split] = rows
+                        labels[position] = tag_ids[r["tags"][word]]
+                feature.update(labels=labels, intent_label=intent_ids[r["intent"]])
+            features.append(feature)
+        return features
 
-    def _loader(self, split: str, train: bool = False):
-        rows = self.features[split]
-        lengths = [len(r["input_ids"]) for r in rows]
-        collate = PadCollator(pad_id=self.tokenizer.pad_token_id)
-        make = train_loader if train else eval_loader
-        return make(rows, lengths, self.config, collate, self.trainer)
-
-    def train_dataloader(self):
-        """Shuffled, length-grouped training batches."""
-        self._require_train()
-        return self._loader("train", train=True)
-
-    def val_dataloader(self):
-        """Validation batches, each example once."""
-        return self._loader("validation")
-
-    def test_dataloader(self):
-        """Test batches, each example once."""
-        return self._loader("test")
-
-    def predict_dataloader(self):
-        """Batches whose predictions go to ``predictions.jsonl``: ``data.predict_file``, else the test split."""
-        return self._loader("predict" if "predict" in self.features else "test")
+    def describe(self, record: dict[str, Any], split: str) -> dict[str, Any]:
+        """Text and words, with the gold intent and tags when known."""
+        described: dict[str, Any] = {"text": " ".join(record["tokens"]), "tokens": record["tokens"]}
+        if record["intent"] is not None:
+            described.update(intent=record["intent"], tags=record["tags"])
+        return described

@@ -4,11 +4,11 @@ One encoder pass serves both outputs: the pooled utterance goes to the intent cl
 each word's first token to the slot tagger. The loss is the intent cross-entropy plus
 ``slot_loss_weight`` times the slot cross-entropy.
 
-Export (``save_pretrained``): the encoder and tokenizer as plain transformers files
-(``AutoModel.from_pretrained(export)`` and ``AutoTokenizer.from_pretrained(export)`` load them),
-plus ``intent_slots_head.safetensors`` (the two linear layers) and ``intent_slots.json``
-(intents, slot tags, pooling). Transformers has no class for the joint head; load the whole
-model with :class:`glmtasks_intent.inference.IntentSlotsPredictor`.
+Export: glmtasks saves the encoder and tokenizer as plain transformers files
+(``AutoModel.from_pretrained(export)`` and ``AutoTokenizer.from_pretrained(export)`` load them);
+:meth:`IntentSlotsHead.save_extras` adds ``intent_slots_head.safetensors`` (the two linear
+layers) and ``intent_slots.json`` (intents, slot tags, head options). Transformers has no class
+for the joint head; load the whole model with :class:`glmtasks_intent.inference.IntentSlotsPredictor`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from typing import Any
 
 import torch
 
-from glmtasks.backbone import load_model
-from glmtasks.errors import ConfigError
-from glmtasks.head import HeadOutput
+from glmtasks.api import ConfigError, HeadOutput, load_model
 from glmtasks_intent.tags import spans
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -34,7 +32,7 @@ POOLINGS = ("mean", "first", "last")
 
 @dataclass
 class IntentSlotsHeadConfig:
-    """``task.head_config`` of the ``intent_slots`` head."""
+    """``task.head_config`` of the ``intent_slots`` head (glmtasks declares each field and rejects other keys)."""
 
     pooling: str = "mean"
     """How the utterance vector is read: ``mean`` of the tokens, the ``first`` ([CLS]) or the ``last`` (decoder-only) token."""
@@ -60,11 +58,11 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
 
 
 class IntentSlotsHead(torch.nn.Module):
-    """Encoder + intent classifier + slot tagger (a :class:`glmtasks.head.TaskHead`).
+    """Encoder + intent classifier + slot tagger (a ``glmtasks.api.TaskHead``).
 
     Args:
         model: a transformers base model (``AutoModel``) returning ``last_hidden_state``.
-        tokenizer: its tokenizer, saved with the export.
+        tokenizer: its tokenizer (exported with it).
         intents: intent names, in label-id order.
         slot_tags: BIO tag names, in label-id order (``O`` first).
         config: pooling, dropout and loss weight.
@@ -79,15 +77,14 @@ class IntentSlotsHead(torch.nn.Module):
         self.slot_tags = list(slot_tags)
         self.config = config
         self.dropout = torch.nn.Dropout(config.dropout)
-        self.intent_classifier = torch.nn.Linear(hidden, len(self.intents))
-        self.slot_classifier = torch.nn.Linear(hidden, len(self.slot_tags))
+        self.layers = torch.nn.ModuleDict({"intent": torch.nn.Linear(hidden, len(self.intents)), "slot": torch.nn.Linear(hidden, len(self.slot_tags))})
 
     def logits(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Intent logits ``(B, intents)`` and slot logits ``(B, T, tags)``."""
         inputs = {k: batch[k] for k in MODEL_INPUTS if k in batch}
         hidden = self.dropout(self.model(**inputs).last_hidden_state)  # (B, T, H)
         pooled = pool(hidden, batch["attention_mask"], self.config.pooling)  # (B, H)
-        return self.intent_classifier(pooled).float(), self.slot_classifier(hidden).float()
+        return self.layers["intent"](pooled).float(), self.layers["slot"](hidden).float()
 
     def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
         """Joint loss; metric inputs ``(intent_pred, intent_gold, slot_pred, slot_gold)``.
@@ -120,64 +117,44 @@ class IntentSlotsHead(torch.nn.Module):
             positions = batch["word_mask"][row].nonzero().flatten()
             tags = [self.slot_tags[int(t)] for t in tag_ids[row, positions]]
             tags += ["O"] * (int(batch["num_words"][row]) - len(tags))  # words cut off by max_length
-            records.append(
-                {
-                    "index": int(batch["index"][row]),
-                    "predicted_intent": self.intents[int(intent_ids[row])],
-                    "intent_score": round(float(scores[row]), 6),
-                    "predicted_tags": tags,
-                    "predicted_slots": [{"slot": s, "start": b, "end": e} for s, b, e in spans(tags)],
-                }
-            )
+            records.append({
+                "index": int(batch["index"][row]),
+                "predicted_intent": self.intents[int(intent_ids[row])],
+                "intent_score": round(float(scores[row]), 6),
+                "predicted_tags": tags,
+                "predicted_slots": [{"slot": s, "start": b, "end": e} for s, b, e in spans(tags)],
+            })
         return records
 
-    def load_exported_layers(self, directory: Path) -> None:
-        """Load the intent and slot layers that :meth:`save_pretrained` wrote to ``directory``."""
-        from safetensors.torch import load_file
-
-        _check_labels(directory, self.intents, self.slot_tags)
-        state = load_file(str(directory / HEAD_WEIGHTS))
-        for name in ("intent_classifier", "slot_classifier"):
-            getattr(self, name).load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(name + ".")})
-
-    def save_pretrained(self, directory: Path) -> None:
-        """Encoder + tokenizer (plain transformers), head weights and label names."""
+    def save_extras(self, directory: Path) -> None:
+        """What the export needs beyond the encoder and tokenizer (which glmtasks saves): the two layers and the labels."""
         from safetensors.torch import save_file
 
-        directory = Path(directory)
-        self.model.save_pretrained(directory)
-        self.tokenizer.save_pretrained(directory)
-        weights = {
-            f"{name}.{key}": tensor.detach().cpu().contiguous()
-            for name in ("intent_classifier", "slot_classifier")
-            for key, tensor in getattr(self, name).state_dict().items()
-        }
-        save_file(weights, str(directory / HEAD_WEIGHTS))
-        config = {"intents": self.intents, "slot_tags": self.slot_tags, **dataclasses.asdict(self.config)}
-        (directory / HEAD_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.layers.state_dict().items()}, str(Path(directory) / HEAD_WEIGHTS))
+        meta = {"intents": self.intents, "slot_tags": self.slot_tags, **dataclasses.asdict(self.config)}
+        (Path(directory) / HEAD_CONFIG).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    def load_extras(self, directory: Path) -> None:
+        """Load the two layers :meth:`save_extras` wrote, after checking they were trained for these labels."""
+        from safetensors.torch import load_file
+
+        saved = json.loads((Path(directory) / HEAD_CONFIG).read_text(encoding="utf-8"))
+        if saved["intents"] != self.intents or saved["slot_tags"] != self.slot_tags:
+            raise ConfigError(
+                f"{directory} was exported for other intents or slot tags than this data's; "
+                "evaluate it with the labels it was trained on (mode=evaluate checkpoint=<export>)"
+            )
+        self.layers.load_state_dict(load_file(str(Path(directory) / HEAD_WEIGHTS)))
 
 
-def _check_labels(directory: Path, intents: list[str], slot_tags: list[str]) -> None:
-    saved = json.loads((directory / HEAD_CONFIG).read_text(encoding="utf-8"))
-    if saved["intents"] != intents or saved["slot_tags"] != slot_tags:
-        raise ConfigError(
-            f"{directory} was exported for other intents or slot tags than this data's; "
-            "evaluate it with the labels it was trained on (mode=evaluate checkpoint=<export>)"
-        )
-
-
-def make_intent_slots_head(backbone, tokenizer, task_info: dict, head_config: dict) -> IntentSlotsHead:
+def make_intent_slots_head(backbone, tokenizer, task_info: dict, head_config: IntentSlotsHeadConfig) -> IntentSlotsHead:
     """Build the head for ``task_info["intents"]`` and ``task_info["slot_tags"]``.
 
-    When ``backbone.name_or_path`` is an exported folder of this head, its two linear layers
-    are loaded too (so ``mode=evaluate checkpoint=<run>/export`` scores the exported model).
+    When ``backbone.name_or_path`` is an export of this head, its two layers are loaded too
+    (so ``mode=evaluate checkpoint=<run>/export`` scores the exported model).
     """
-    fields = {f.name for f in dataclasses.fields(IntentSlotsHeadConfig)}
-    unknown = sorted(set(head_config) - fields)
-    if unknown:
-        raise ConfigError(f"unknown key 'task.head_config.{unknown[0]}'; valid keys: {', '.join(sorted(fields))}")
     model = load_model(backbone, "AutoModel", tokenizer)
-    head = IntentSlotsHead(model, tokenizer, task_info["intents"], task_info["slot_tags"], IntentSlotsHeadConfig(**head_config))
+    head = IntentSlotsHead(model, tokenizer, task_info["intents"], task_info["slot_tags"], head_config)
     if backbone.name_or_path and (Path(backbone.name_or_path) / HEAD_WEIGHTS).is_file():
-        head.load_exported_layers(Path(backbone.name_or_path))
+        head.load_extras(Path(backbone.name_or_path))
     return head

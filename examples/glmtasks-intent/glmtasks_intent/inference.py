@@ -18,11 +18,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from glmtasks.data import PadCollator
+from glmtasks.api import BackboneConfig, PadCollator
 from glmtasks_intent.data import encode_words
-from glmtasks_intent.heads import HEAD_CONFIG, IntentSlotsHead, IntentSlotsHeadConfig
+from glmtasks_intent.heads import HEAD_CONFIG, IntentSlotsHead, IntentSlotsHeadConfig, make_intent_slots_head
 
 
 class IntentSlotsPredictor:
@@ -34,37 +32,24 @@ class IntentSlotsPredictor:
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, max_length: int = 128) -> "IntentSlotsPredictor":
-        """Load encoder, tokenizer, head weights and label names from an ``export/`` folder."""
-        from transformers import AutoModel, AutoTokenizer
+        """Load encoder, tokenizer, head layers and label names from an ``export/`` folder."""
+        from transformers import AutoTokenizer
 
-        directory = Path(directory)
-        meta = json.loads((directory / HEAD_CONFIG).read_text(encoding="utf-8"))
-        config = IntentSlotsHeadConfig(**{k: meta[k] for k in ("pooling", "dropout", "slot_loss_weight")})
-        head = IntentSlotsHead(AutoModel.from_pretrained(directory), AutoTokenizer.from_pretrained(directory), meta["intents"], meta["slot_tags"], config)
-        head.load_exported_layers(directory)
-        return cls(head, max_length)
+        meta = json.loads((Path(directory) / HEAD_CONFIG).read_text(encoding="utf-8"))
+        options = IntentSlotsHeadConfig(**{k: meta[k] for k in ("pooling", "dropout", "slot_loss_weight")})
+        backbone = BackboneConfig(name="export", name_or_path=str(directory))
+        return cls(make_intent_slots_head(backbone, AutoTokenizer.from_pretrained(directory), meta, options), max_length)
 
     def __call__(self, texts: str | list[str]) -> Any:
         """Intent, intent probability, tags and slot values of each utterance (words split on spaces)."""
-        single = isinstance(texts, str)
-        utterances = [texts] if single else list(texts)
-        rows = []
-        for index, text in enumerate(utterances):
-            words = text.split()
-            features = encode_words(self.head.tokenizer, words, self.max_length)
-            word_mask = [0] * len(features["input_ids"])
-            for position in features.pop("word_starts"):
-                if position >= 0:
-                    word_mask[position] = 1
-            rows.append({**features, "word_mask": word_mask, "num_words": len(words), "index": index})
-        batch = PadCollator(pad_id=self.head.tokenizer.pad_token_id)(rows)
+        utterances = [texts] if isinstance(texts, str) else list(texts)
+        rows = [encode_words(self.head.tokenizer, text.split(), self.max_length) for text in utterances]
+        for index, row in enumerate(rows):
+            del row["word_starts"]
+            row["index"] = index
         results = []
-        with torch.inference_mode():
-            for record, text in zip(self.head.predict(batch), utterances):
-                words = text.split()
-                slots = [
-                    {"slot": s["slot"], "value": " ".join(words[s["start"] : s["end"]]), "start": s["start"], "end": s["end"]}
-                    for s in record["predicted_slots"]
-                ]
-                results.append({"intent": record["predicted_intent"], "intent_score": record["intent_score"], "slots": slots, "tags": record["predicted_tags"]})
-        return results[0] if single else results
+        for record, text in zip(self.head.predict(PadCollator(pad_id=self.head.tokenizer.pad_token_id)(rows)), utterances):
+            words = text.split()
+            slots = [{**s, "value": " ".join(words[s["start"] : s["end"]])} for s in record["predicted_slots"]]
+            results.append({"intent": record["predicted_intent"], "intent_score": record["intent_score"], "slots": slots, "tags": record["predicted_tags"]})
+        return results[0] if isinstance(texts, str) else results

@@ -1,12 +1,12 @@
 """Hook implementations of glmtasks-intent (registrations only; no heavy imports).
 
-Factories are ``"module:attribute"`` strings, so ``python -m glmtasks plugins`` lists this
-plugin without importing torch; the modules are imported only when the task runs.
+Factories and config classes are ``"module:attribute"`` strings, so ``python -m glmtasks plugins``
+lists this plugin without importing torch; the modules are imported only when the task runs.
 """
 
 from pathlib import Path
 
-from glmtasks import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
+from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimpl
 
 _PACKAGE = "glmtasks_intent"
 
@@ -22,7 +22,6 @@ def glmtasks_register_tasks():
             datamodule="intent_slots",
             metrics=("frame_accuracy", "intent_accuracy", "slot_f1"),
             monitor="frame_accuracy",
-            mode="max",
         )
     ]
 
@@ -34,6 +33,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="intent_slots",
             factory=f"{_PACKAGE}.heads:make_intent_slots_head",
+            config_class=f"{_PACKAGE}.heads:IntentSlotsHeadConfig",
             description="AutoModel + intent classifier (pooled) + slot tagger (first sub-token per word)",
         )
     ]

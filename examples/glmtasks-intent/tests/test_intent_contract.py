@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import glmtasks_intent.plugin
-from glmtasks.testing import check_plugin
+from glmtasks.api import check_plugin
 
 
 def test_intent_plugin_satisfies_the_glmtasks_contracts():

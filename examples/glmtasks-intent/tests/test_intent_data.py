@@ -6,15 +6,10 @@ import json
 
 import pytest
 
-from glmtasks.backbone import train_bpe_tokenizer
-from glmtasks.errors import DataError
-from glmtasks.specs import TaskSpec
+from glmtasks.api import DataError, train_bpe_tokenizer
 from glmtasks_intent.data import IntentSlotsDataConfig, IntentSlotsDataModule, encode_words, first_subtokens
 from glmtasks_intent.demo import INTENTS, generate, held_out, write_demo_files
 from glmtasks_intent.tags import spans, tag_problem
-
-TASK = TaskSpec(name="intent_slots", description="", head="intent_slots", datamodule="intent_slots", metrics=("frame_accuracy",), monitor="frame_accuracy")
-
 
 def test_demo_is_deterministic_balanced_and_valid_bio():
     examples = generate(60, seed=3)
@@ -39,7 +34,7 @@ def files_config(tmp_path, **fields):
 
 def test_reads_the_written_demo_files(tmp_path):
     write_demo_files(tmp_path, train_size=30, eval_size=12)
-    datamodule = IntentSlotsDataModule(files_config(tmp_path, test_file=str(tmp_path / "test.jsonl")), TASK)
+    datamodule = IntentSlotsDataModule(files_config(tmp_path, test_file=str(tmp_path / "test.jsonl")))
     assert datamodule.task_info["intents"] == INTENTS
     assert datamodule.task_info["slot_tags"][0] == "O"
     record = datamodule.example_record("test", 0)
@@ -51,7 +46,7 @@ def test_reads_csv_with_space_separated_words_and_tags(tmp_path):
     for split in ("train", "validation"):
         (tmp_path / f"{split}.csv").write_text(rows)
     config = IntentSlotsDataConfig(source="files", train_file=str(tmp_path / "train.csv"), validation_file=str(tmp_path / "validation.csv"))
-    datamodule = IntentSlotsDataModule(config, TASK)
+    datamodule = IntentSlotsDataModule(config)
     assert datamodule.task_info == {"intents": ["play_music", "set_alarm"], "slot_tags": ["O", "B-genre", "I-genre", "B-time", "I-time"]}
 
 
@@ -76,16 +71,19 @@ def test_bad_rows_fail_in_one_line_naming_row_and_fix(tmp_path, bad_validation_r
     write_jsonl(tmp_path / "train.jsonl", [GOOD])
     write_jsonl(tmp_path / "validation.jsonl", [GOOD, bad_validation_row])
     with pytest.raises(DataError, match=message) as error:
-        IntentSlotsDataModule(files_config(tmp_path), TASK)
+        IntentSlotsDataModule(files_config(tmp_path))
     assert "\n" not in str(error.value)
 
 
 def test_missing_files_name_the_key_to_set(tmp_path):
-    with pytest.raises(DataError, match=r"data.validation_file is not set; give your validation file with data.validation_file=<path>"):
-        IntentSlotsDataModule(IntentSlotsDataConfig(source="files"), TASK)
+    with pytest.raises(DataError, match=r"no data files are set; give them with data.train_file=<file> data.validation_file=<file>"):
+        IntentSlotsDataModule(IntentSlotsDataConfig(source="files"))
+    write_jsonl(tmp_path / "train.jsonl", [GOOD])
+    with pytest.raises(DataError, match=r"there is no validation data; give it with data.validation_file=<file>"):
+        IntentSlotsDataModule(IntentSlotsDataConfig(source="files", train_file=str(tmp_path / "train.jsonl")))
     write_jsonl(tmp_path / "validation.jsonl", [GOOD])
-    datamodule = IntentSlotsDataModule(IntentSlotsDataConfig(source="files", validation_file=str(tmp_path / "validation.jsonl")), TASK)
-    with pytest.raises(DataError, match=r"data.train_file is not set; give your training file with data.train_file=<path>"):
+    datamodule = IntentSlotsDataModule(IntentSlotsDataConfig(source="files", validation_file=str(tmp_path / "validation.jsonl")))
+    with pytest.raises(DataError, match=r"there is no train data; give it with data.train_file=<file>"):
         list(datamodule.training_texts())
 
 
@@ -105,11 +103,10 @@ def test_encode_words_aligns_with_a_byte_level_tokenizer():
     assert [tokenizer.decode(features["input_ids"][s : e]).strip() for s, e in zip(starts, starts[1:])] == words[:-1]
 
 
-@pytest.mark.skipif(not hasattr(IntentSlotsDataConfig, "predict_file"), reason="this glmtasks has no data.predict_file")
 def test_predict_file_needs_no_gold_and_takes_a_trained_models_labels(tmp_path):
     write_jsonl(tmp_path / "predict.jsonl", [{"tokens": "wake me at noon"}, {"tokens": ["play", "jazz"]}])
     config = IntentSlotsDataConfig(source="files", predict_file=str(tmp_path / "predict.jsonl"))
-    datamodule = IntentSlotsDataModule(config, TASK)
+    datamodule = IntentSlotsDataModule(config)
     assert datamodule.task_info == {}  # nothing labelled: the trained model's labels come later
     datamodule.adopt_task_info({"intents": ["play_music", "set_alarm"], "slot_tags": ["O", "B-time", "I-time"]})
     datamodule.set_tokenizer(train_bpe_tokenizer(["wake me at noon", "play jazz"] * 3, vocab_size=270))

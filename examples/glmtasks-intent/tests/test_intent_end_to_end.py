@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glmtasks.testing import run_task
+from glmtasks.api import run_task
 from glmtasks_intent.demo import INTENTS
 from glmtasks_intent.inference import IntentSlotsPredictor
 
