@@ -53,7 +53,7 @@ def prepare(out: str) -> None:
     datamodule.val_dataloader()
     t4 = now()
     write_result(out, {
-        "train_examples": len(datamodule.tokenized["train"]), "validation_examples": len(datamodule.tokenized["validation"]),
+        "train_examples": len(datamodule.features["train"]), "validation_examples": len(datamodule.features["validation"]),
         "train_batches": len(loader), "import_seconds": round(t_import - started, 3), "config_seconds": round(t0 - t_import, 3),
         "read_seconds": round(t1 - t0, 3), "tokenizer_load_seconds": round(t2 - t1, 3), "tokenize_seconds": round(t3 - t2, 3),
         "loaders_seconds": round(t4 - t3, 3), "prepare_seconds": round(t4 - t0, 3),

@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
     "train_bpe_tokenizer": "glmtasks.backbone",
     "is_encoder_decoder": "glmtasks.backbone",
     # data
-    "DataConfig": "glmtasks.datamodule",
+    "DataConfig": "glmtasks.config",
     "TaskDataModule": "glmtasks.datamodule",
     "DataModuleProtocol": "glmtasks.datamodule",
     "label_names": "glmtasks.datamodule",

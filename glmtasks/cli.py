@@ -188,7 +188,7 @@ def explain_composition_error(exc: Exception, overrides: list[str]) -> str:
         parent, _, leaf = key.rpartition(".")
         siblings = _keys_at(parent, [o for o in overrides if not o.lstrip("+~").startswith(key + "=")])
         hint = did_you_mean(leaf, siblings) if siblings else ""
-        if parent in FREE_FORM_SECTIONS:
+        if parent in FREE_FORM_SECTIONS or (parent and not siblings):  # a free-form mapping ({} by default)
             return f"unknown config key '{key}'{hint}; check the spelling, or add a new key with +{key}=<value>"
         return f"unknown config key '{key}'{hint}; check the spelling (python -m glmtasks <your overrides> --cfg job lists every key)"
     match = re.search(r"Could not load '([^']+)'", message)

@@ -1,29 +1,10 @@
 """Data machinery shared by all tasks: reading files, length-grouped batching, dynamic padding.
 
-A task's datamodule (a ``lightning.LightningDataModule`` registered through
-``glmtasks_register_datamodules``) must also provide:
-
-* ``task_info``: a dict of what the data defines (for example ``{"labels": [...]}``), read
-  by heads and metrics; available right after construction.
-* ``training_texts()``: an iterator of raw training strings, used to train a tokenizer for
-  models built from scratch.
-* ``set_tokenizer(tokenizer)``: called once before ``setup``.
-* ``example_record(split, index)``: a JSON-serializable dict describing example ``index``
-  of ``split`` (text and gold label), merged into each line of ``predictions.jsonl``.
-* ``predict_dataloader()``: batches whose predictions are written: ``predict_file`` when
-  the config sets it (``example_record("predict", i)`` then describes them), else the test split
-  in the same batches as ``test_dataloader()`` (a training run may write those predictions
-  during its test pass, see :attr:`glmtasks.head.HeadOutput.predictions`).
-
-Optional:
-
-* ``adopt_task_info(task_info)``: called before ``setup`` when a trained model is evaluated
-  or used for prediction, with the ``task_info`` the model was trained with (so labels are
-  encoded the way the model knows them).
-
-Tokenize splits with :func:`map_once` (not ``Dataset.map`` directly), or build Python
-features with :func:`compute_once`: a distributed run then tokenizes once, on rank 0, and
-the other ranks read the result.
+The pieces :class:`glmtasks.datamodule.TaskDataModule` is built from, exported to plugins
+through :mod:`glmtasks.api` for datamodules that need them directly: readers with one-line
+errors (:func:`read_records`, :func:`read_table`), batch samplers and loaders that shard
+across ranks and resume mid-epoch (:func:`train_loader`, :func:`eval_loader`), dynamic
+padding (:class:`PadCollator`) and :func:`compute_once` (work done once per distributed run).
 
 Batches are dicts of tensors (and of lists with one entry per example, for fields such as
 words or reference texts that are not tensors) and always carry an ``"index"`` tensor: each
@@ -34,7 +15,6 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
@@ -45,30 +25,6 @@ from torch.utils.data import DataLoader, Sampler
 from glmtasks.errors import DataError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
-
-
-@dataclass
-class BatchingConfig:
-    """Fields every task's data config has (a task's config class extends this)."""
-
-    max_length: int = 128
-    """Tokens kept per example (longer inputs are truncated)."""
-    batch_size: int = 32
-    """Training batch size per device."""
-    eval_batch_size: int = 64
-    """Validation, test and prediction batch size per device."""
-    group_by_length: bool = True
-    """Batch examples of similar length together (less padding); order is still shuffled."""
-    num_workers: int = 0
-    """DataLoader worker processes."""
-    max_train_samples: Optional[int] = None
-    """Use only the first N training examples."""
-    max_eval_samples: Optional[int] = None
-    """Use only the first N validation and test examples."""
-    seed: int = 0
-    """Seed of data subsampling and generated demo data."""
-    predict_file: Optional[str] = None
-    """Inputs to predict on with ``mode=predict`` (gold columns optional)."""
 
 
 def infer_format(path: Path, declared: Optional[str]) -> str:
@@ -320,8 +276,11 @@ class ResumableDataLoader(DataLoader):
             self.batch_sampler.skip_next = int(done)
 
 
-def train_loader(dataset, lengths: Sequence[int], config: BatchingConfig, collate, trainer: Any = None) -> DataLoader:
-    """Training DataLoader with length-grouped, shuffled, rank-sharded, resumable batches."""
+def train_loader(dataset, lengths: Sequence[int], config: Any, collate, trainer: Any = None) -> DataLoader:
+    """Training DataLoader with length-grouped, shuffled, rank-sharded, resumable batches.
+
+    ``config`` is the data config (``batch_size``, ``seed``, ``group_by_length``, ``num_workers``).
+    """
     rank, world_size = distributed_position(trainer)
     sampler = LengthGroupedBatchSampler(
         lengths, config.batch_size, seed=config.seed, group_by_length=config.group_by_length, rank=rank, world_size=world_size
@@ -329,57 +288,15 @@ def train_loader(dataset, lengths: Sequence[int], config: BatchingConfig, collat
     return ResumableDataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=config.num_workers, trainer=trainer)
 
 
-def eval_loader(dataset, lengths: Sequence[int], config: BatchingConfig, collate, trainer: Any = None) -> DataLoader:
+def eval_loader(dataset, lengths: Sequence[int], config: Any, collate, trainer: Any = None) -> DataLoader:
     """Evaluation DataLoader: each example exactly once across ranks, batches sorted by length."""
     rank, world_size = distributed_position(trainer)
     sampler = SortedEvalBatchSampler(lengths, config.eval_batch_size, rank=rank, world_size=world_size)
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=config.num_workers)
 
 
-def map_once(dataset, function, *, name: str, trainer: Any = None, **map_kwargs: Any):
-    """``dataset.map(function, **map_kwargs)``, computed once per run however many processes train.
-
-    With one process this is a plain (in-memory) ``map``. Under distributed training
-    global rank 0 maps first and writes the result to ``<run dir>/cache/<name>.arrow``; after
-    a barrier the other ranks memory-map that file instead of mapping again, so every rank
-    trains on the same tokens and the work is done once (the run directory must be on a
-    filesystem all nodes share, as checkpoints already require). A later stage of the same
-    run (validate, test, predict, or each start of ``ddp_spawn``) finds the file and reads it.
-
-    Call it from ``setup`` (Lightning's process group is up there) with ``self.trainer``.
-
-    Args:
-        dataset: a ``datasets.Dataset``.
-        function: the map function (batched or not, per ``map_kwargs``).
-        name: file name of the cached result, unique within the run (e.g. ``tokenized-train``).
-        trainer: the attached Lightning trainer, or None.
-        map_kwargs: further arguments of ``Dataset.map`` (``batched``, ``remove_columns``...).
-    """
-    import logging
-
-    from glmtasks.distributed import rank_zero_first
-
-    log = logging.getLogger(__name__)
-    if trainer is None or trainer.world_size <= 1:
-        return dataset.map(function, **map_kwargs)
-    cache = Path(trainer.default_root_dir) / "cache" / f"{name}.arrow"
-    with rank_zero_first(trainer) as first:
-        if first:
-            existed = cache.is_file()
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            mapped = dataset.map(function, cache_file_name=str(cache), load_from_cache_file=True, **map_kwargs)
-            if not existed:
-                log.info("rank 0 mapped %s (%d rows) into %s", name, len(mapped), cache)
-        else:
-            import datasets
-
-            mapped = datasets.Dataset.from_file(str(cache))
-            log.info("rank %d read %s from %s (mapped once by rank 0)", trainer.global_rank, name, cache)
-    return mapped
-
-
 def compute_once(name: str, compute: Callable[[], Any], trainer: Any = None) -> Any:
-    """``compute()`` once per run however many processes train: :func:`map_once` for plain Python values.
+    """``compute()`` once per run however many processes train.
 
     For features a datamodule builds as Python objects (lists of dicts of token ids). With
     one process this just calls ``compute``. Under distributed training global rank 0

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 import lightning as L
 
+from glmtasks.config import DataConfig
 from glmtasks.data import PadCollator, compute_once, eval_loader, read_records, train_loader
 from glmtasks.errors import DataError
 
@@ -40,62 +40,6 @@ log = logging.getLogger(__name__)
 
 SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file", "predict": "predict_file"}
 """Each split and the ``data.*`` key of its file."""
-
-
-@dataclass
-class DataConfig:
-    """The ``data:`` keys every task has; a task's config class extends it with its own.
-
-    The defaults written here are the only ones: the CLI declares every field of the task's
-    config class (its data YAML sets only what differs), so no key needs a ``+``.
-    """
-
-    source: str = "files"
-    """``files`` (the ``*_file`` keys), ``demo`` (the task's generated data set) or ``hub`` (``hub_dataset``; needs network)."""
-    train_file: Optional[str] = None
-    """Training data file."""
-    validation_file: Optional[str] = None
-    """Validation data file; without it, ``validation_size`` training examples are held out."""
-    test_file: Optional[str] = None
-    """Test data file; without it, test metrics and predictions use the validation split."""
-    predict_file: Optional[str] = None
-    """Inputs to predict on (``mode=predict``; gold columns optional), whatever the source."""
-    format: Optional[str] = None
-    """File format: csv, tsv, json (also JSON lines), parquet or text; default: from the file suffix."""
-    validation_size: Optional[int] = None
-    """Hold out this many training examples (random, ``seed``) as validation when there is no validation file."""
-    hub_dataset: Optional[str] = None
-    """Dataset name on the Hugging Face hub (``source=hub``)."""
-    hub_config: Optional[str] = None
-    """Configuration name of the hub dataset."""
-    train_split: str = "train"
-    """Hub split used for training."""
-    validation_split: Optional[str] = "validation"
-    """Hub split used for validation."""
-    test_split: Optional[str] = None
-    """Hub split used for testing (default: the validation split)."""
-    max_length: int = 128
-    """Tokens kept per input (longer inputs are truncated)."""
-    batch_size: int = 32
-    """Training batch size per device."""
-    eval_batch_size: int = 64
-    """Validation, test and prediction batch size per device."""
-    group_by_length: bool = True
-    """Batch examples of similar length together (less padding); the order is still shuffled."""
-    num_workers: int = 0
-    """DataLoader worker processes."""
-    max_train_samples: Optional[int] = None
-    """Use a random subset of N training examples (``seed``)."""
-    max_eval_samples: Optional[int] = None
-    """Use only the first N validation and test examples."""
-    seed: int = 0
-    """Seed of subsampling, held-out validation and generated demo data."""
-    demo_train_size: int = 2000
-    """Training examples of the generated demo set (``source=demo``)."""
-    demo_eval_size: int = 200
-    """Validation (and test) examples of the generated demo set."""
-    datamodule: Optional[str] = None
-    """Registered datamodule to use instead of the task's own (``python -m glmtasks plugins`` lists them)."""
 
 
 @runtime_checkable

@@ -13,7 +13,7 @@ things the core needs around that:
   becomes a Lightning strategy object; FSDP wrap policies are given by class name (and
   FSDP reads its full checkpoints with ``torch.load``, see :func:`_fsdp_strategy_class`).
 * :func:`rank_zero_first`: run a block on rank 0 first, the other ranks after a barrier
-  (for work done once and read by all, such as tokenization, see :func:`glmtasks.data.map_once`).
+  (for work done once and read by all, such as tokenization, see :func:`glmtasks.data.compute_once`).
 * :func:`launches_processes` and :func:`run_in_fresh_process`: a sweep job whose trainer
   starts processes runs as a fresh ``python -m glmtasks`` process, so each job has its own
   process group, port and device memory.

@@ -94,6 +94,12 @@ def check_config(config: RunConfig, registry: Registry) -> ResolvedTask:
     errors: list[str] = []
     build_data_config(config, task, registry, errors)
     build_head_config(config.task.head_config, task, registry, errors)
+    peft = config.backbone.peft
+    if peft is not None and not peft.merge_on_export and config.backbone.name_or_path is None and config.export:
+        errors.append(
+            "peft.merge_on_export=false exports only the adapters, but a model built from scratch has its base "
+            "weights nowhere else; keep peft.merge_on_export=true (or start from a saved model: backbone.name_or_path=<dir>)"
+        )
     raise_if_errors(errors)
     return task
 

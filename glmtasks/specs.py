@@ -83,7 +83,7 @@ class DataModuleSpec:
 
     ``factory(config)`` returns a datamodule (:class:`glmtasks.datamodule.TaskDataModule`
     or anything satisfying :class:`glmtasks.datamodule.DataModuleProtocol`); ``config`` is an
-    instance of ``config_class``, a dataclass extending :class:`glmtasks.datamodule.DataConfig`,
+    instance of ``config_class``, a dataclass extending :class:`glmtasks.config.DataConfig`,
     built from the ``data:`` section (unknown keys rejected). Every field of ``config_class``
     is a declared ``data.<field>`` key whose default is the field's.
     """

@@ -135,7 +135,7 @@ def check_plugin(
 
     Checks: the registry builds (names unique, tasks name registered parts); every factory
     and ``config_class`` of the plugin resolves; a datamodule's ``config_class`` is a dataclass
-    extending :class:`glmtasks.datamodule.DataConfig`, a head's a dataclass, both with a default
+    extending :class:`glmtasks.config.DataConfig`, a head's a dataclass, both with a default
     for every field; ``python -m glmtasks task=<name>`` composes (``task/<name>.yaml`` and
     ``data/<name>.yaml`` exist and hold only declared keys) into a valid config; then, for each
     task of the plugin, on the tiny backbone: the datamodule is a ``LightningDataModule``
@@ -199,7 +199,7 @@ def _finish(report: PluginReport, raise_on_problems: bool) -> PluginReport:
 
 
 def _check_factories(own: Mapping[str, list], report: PluginReport) -> None:
-    from glmtasks.datamodule import DataConfig
+    from glmtasks.config import DataConfig
     from glmtasks.specs import resolve_factory
 
     for kind in ("head", "datamodule", "metric"):

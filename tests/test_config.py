@@ -93,3 +93,72 @@ def test_reserved_trainer_keys_point_to_their_group():
     raw["trainer"]["logger"] = False
     with pytest.raises(ConfigError, match="use the 'logger' config group"):
         parse_run_config(raw)
+
+
+# ---------------------------------------------------------------------------------------
+# Declared keys: every field of the task's config classes is in the composed config, with its default.
+
+
+def test_documented_data_keys_need_no_plus():
+    from glmtasks.cli import compose_dict, validate
+
+    config = validate(compose_dict(["task=sentiment", "data=sst2", "data.max_train_samples=2000", "data.validation_size=5"]))
+    assert config.data["max_train_samples"] == 2000 and config.data["text_column"] == "sentence"
+
+
+def test_data_and_head_defaults_come_from_the_config_classes():
+    import dataclasses
+
+    from glmtasks.cli import compose_dict
+    from glmtasks_classification.data import ClassificationDataConfig
+    from glmtasks_generation.heads import GenerationHeadConfig
+
+    data = compose_dict(["task=classification"])["data"]
+    defaults = dataclasses.asdict(ClassificationDataConfig())
+    assert set(data) == set(defaults)
+    assert {k: v for k, v in data.items() if k != "source"} == {k: v for k, v in defaults.items() if k != "source"}
+    head_config = compose_dict(["task=translation", "task.head_config.num_beams=4"])["task"]["head_config"]
+    assert head_config == {**dataclasses.asdict(GenerationHeadConfig()), "num_beams": 4}
+
+
+def test_a_task_gives_trainer_defaults_that_the_command_line_overrides(hermetic_registry, tmp_path):
+    import types
+
+    from glmtasks.api import TaskSpec, hookimpl
+    from glmtasks.cli import compose_dict
+    from glmtasks.registry import using_registry
+    from glmtasks.searchpath import register_task_nodes
+
+    (tmp_path / "task").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "task" / "epochs.yaml").write_text("# test\nname: epochs\n")
+    (tmp_path / "data" / "epochs.yaml").write_text("# test\nsource: demo\n")
+    plugin = types.ModuleType("epochs_plugin")
+    plugin.glmtasks_register_tasks = hookimpl(lambda: [TaskSpec(
+        name="epochs", description="", head="sequence_classification", datamodule="classification",
+        metrics=("accuracy",), monitor="accuracy", trainer={"max_epochs": 7, "gradient_clip_val": 0.5})])
+    plugin.glmtasks_register_config_dirs = hookimpl(lambda: [tmp_path])
+    import glmtasks_classification.plugin as classification
+
+    with using_registry(hermetic_registry(classification, plugin)) as registry:
+        register_task_nodes(registry)
+        trainer = compose_dict(["task=epochs"])["trainer"]
+        assert trainer["max_epochs"] == 7 and trainer["gradient_clip_val"] == 0.5 and trainer["accelerator"] == "cpu"
+        assert compose_dict(["task=epochs", "trainer.max_epochs=2"])["trainer"]["max_epochs"] == 2
+        assert compose_dict(["task=epochs", "trainer=gpu"])["trainer"]["max_epochs"] == 7
+
+
+def test_a_head_without_options_refuses_them_and_a_typo_is_named(tmp_path):
+    from glmtasks.cli import precheck
+
+    with pytest.raises(GlmtasksError, match=r"unknown key 'task.head_config.num_beam' \(did you mean 'num_beams'\?\)"):
+        precheck(["task=translation", "+task.head_config.num_beam=4"])
+    with pytest.raises(GlmtasksError, match=r"unknown config key 'task.head_config.num_beam' \(did you mean 'num_beams'\?\)"):
+        precheck(["task=translation", "task.head_config.num_beam=4"])
+
+
+def test_export_of_adapters_alone_is_refused_for_a_model_built_from_scratch():
+    from glmtasks.cli import precheck
+
+    with pytest.raises(GlmtasksError, match=r"peft.merge_on_export=false exports only the adapters"):
+        precheck(["task=sentiment", "peft=lora", "peft.merge_on_export=false"])

@@ -1,7 +1,7 @@
 """Distributed training on 2 CPU processes (gloo): one run directory, data tokenized once, exact metrics.
 
 Also the helpers of :mod:`glmtasks.distributed` (launcher ranks, shared run names under
-torchrun/srun, strategies from config) and :func:`glmtasks.data.map_once`.
+torchrun/srun, strategies from config) and :func:`glmtasks.data.compute_once`.
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ def test_each_split_is_tokenized_once_and_read_by_the_other_rank(ddp_run):
     out, output = ddp_run
     (run_dir,) = [p for p in (out / "sentiment").iterdir() if p.is_dir()]
     for split in ("train", "validation", "test"):
-        assert output.count(f"rank 0 mapped tokenized-{split} ") == 1, output[-3000:]
-        assert output.count(f"rank 1 read tokenized-{split} ") >= 1
-        assert "mapped tokenized" not in "".join(line for line in output.splitlines() if "rank 1" in line)
-        assert (run_dir / "cache" / f"tokenized-{split}.arrow").is_file()
+        assert output.count(f"rank 0 computed features-{split} ") == 1, output[-3000:]
+        assert output.count(f"rank 1 read features-{split} ") >= 1
+        assert "computed features" not in "".join(line for line in output.splitlines() if "rank 1" in line)
+        assert (run_dir / "cache" / f"features-{split}.pkl").is_file()
 
 
 def test_predictions_cover_each_test_example_exactly_once(ddp_run):
@@ -215,28 +215,6 @@ class _FakeTrainer:
     def __init__(self, rank, root, log):
         self.global_rank, self.world_size, self.default_root_dir = rank, 2, str(root)
         self.strategy = _FakeStrategy(log)
-
-
-def test_map_once_maps_on_rank_zero_and_the_other_rank_reads_the_file(tmp_path):
-    import datasets
-
-    from glmtasks.data import map_once
-
-    calls: list[int] = []
-
-    def double(rows):
-        calls.append(len(rows["x"]))
-        return {"y": [2 * v for v in rows["x"]]}
-
-    dataset = datasets.Dataset.from_dict({"x": list(range(10))})
-    log: list[str] = []
-    zero = map_once(dataset, double, name="toy", trainer=_FakeTrainer(0, tmp_path, log), batched=True)
-    assert log == ["barrier"], "rank 0 maps, then waits for the others"
-    one = map_once(dataset, double, name="toy", trainer=_FakeTrainer(1, tmp_path, log), batched=True)
-    assert calls == [10], "mapped once"
-    assert one["y"] == zero["y"] == [2 * v for v in range(10)]
-    assert (tmp_path / "cache" / "toy.arrow").is_file()
-    assert map_once(dataset, double, name="toy", trainer=None, batched=True)["y"] == zero["y"]
 
 
 def test_compute_once_pickles_on_rank_zero_and_the_other_rank_loads_it(tmp_path):

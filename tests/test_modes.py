@@ -150,8 +150,22 @@ def test_merged_lora_export_equals_adapter_inference(tmp_path):
         assert torch.allclose(merged(**batch).logits, adapted, atol=1e-5)
 
 
-def test_lora_run_end_to_end(run_cli):
+def test_lora_run_exports_a_merged_classifier_that_reproduces_the_predictions(run_cli):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
     result = run_cli("task=sentiment", "peft=lora", *TINY, *SMALL)
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = result.run_dirs()
-    assert (run_dir / "export" / "model.safetensors").is_file() and not (run_dir / "export" / "adapter_config.json").exists()
+    export = run_dir / "export"
+    assert (export / "model.safetensors").is_file() and not (export / "adapter_config.json").exists()
+    checkpoint = torch.load(next((run_dir / "checkpoints").glob("best-*.ckpt")), map_location="cpu", weights_only=True)
+    assert any("lora_" in name for name in checkpoint["state_dict"]), "the run trained adapters"
+    model = AutoModelForSequenceClassification.from_pretrained(export).eval()
+    assert not any("lora_" in name for name in model.state_dict())
+    tokenizer = AutoTokenizer.from_pretrained(export)
+    predictions = result.predictions()[:16]
+    with torch.no_grad():
+        probabilities = model(**tokenizer([p["text"] for p in predictions], padding=True, return_tensors="pt")).logits.softmax(-1)
+    scores, ids = probabilities.max(-1)
+    assert [model.config.id2label[int(i)] for i in ids] == [p["prediction"] for p in predictions]
+    assert scores.tolist() == pytest.approx([p["score"] for p in predictions], abs=1e-4)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 
+
+@pytest.mark.slow
 def test_minilm_on_sst2_subset_reaches_80_percent_dev_accuracy(shared_data, run_cli):
     result = run_cli("experiment=sst2_minilm", "callbacks.progress_bar=false", timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
