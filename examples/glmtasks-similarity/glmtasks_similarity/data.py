@@ -1,21 +1,9 @@
 """Scored sentence pairs: two text columns and a 0-5 score, from files or a generated demo set."""
 
 import random
-from dataclasses import dataclass
 
-from glmtasks.api import DataConfig, DataError, TaskDataModule, encode_texts
-
-
-@dataclass
-class SentencePairsConfig(DataConfig):
-    """The ``data:`` keys of the similarity task (the base declares files, sizes and batching)."""
-
-    sentence1_column: str = "sentence1"
-    """Column of the first sentence."""
-    sentence2_column: str = "sentence2"
-    """Column of the second sentence."""
-    score_column: str = "score"
-    """Column of the gold similarity (any real scale; STS-B uses 0-5)."""
+from glmtasks.api import DataError, TaskDataModule, encode_texts
+from glmtasks_similarity.config import SentencePairsConfig
 
 
 class SentencePairs(TaskDataModule):
@@ -39,8 +27,7 @@ class SentencePairs(TaskDataModule):
 
     def encode_batch(self, records: list, split: str) -> list:
         c = self.config
-        first, second = [r[c.sentence1_column] for r in records], [r[c.sentence2_column] for r in records]
-        features = encode_texts(self.tokenizer, first, second, c.max_length)
+        features = encode_texts(self.tokenizer, [r[c.sentence1_column] for r in records], [r[c.sentence2_column] for r in records], c.max_length)
         for feature, record in zip(features, records):
             if c.score_column in record:
                 feature["labels"] = float(record[c.score_column])

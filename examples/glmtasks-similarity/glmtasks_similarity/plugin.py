@@ -9,7 +9,7 @@ from glmtasks.api import DataModuleSpec, HeadSpec, MetricSpec, TaskSpec, hookimp
 def glmtasks_register_tasks():
     """Sentence-pair similarity, selected on Pearson correlation."""
     return [TaskSpec(name="similarity", description="similarity of two sentences, 0-5 (STS-B style)", head="regression",
-                     datamodule="sentence_pairs", metrics=("pearson", "spearman"), monitor="pearson", trainer={"max_epochs": 6})]
+                     datamodule="sentence_pairs", metrics=("pearson", "spearman"), monitor="pearson", trainer={"max_epochs": 5})]
 
 
 @hookimpl
@@ -23,7 +23,7 @@ def glmtasks_register_heads():
 def glmtasks_register_datamodules():
     """Scored sentence pairs from files or a generated demo set."""
     return [DataModuleSpec(name="sentence_pairs", factory="glmtasks_similarity.data:SentencePairs",
-                           config_class="glmtasks_similarity.data:SentencePairsConfig",
+                           config_class="glmtasks_similarity.config:SentencePairsConfig",
                            description="sentence pairs with a similarity score (csv/tsv/jsonl or demo)")]
 
 

@@ -7,7 +7,8 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from glmtasks.api import DataError, check_plugin, run_task
-from glmtasks_similarity.data import SentencePairs, SentencePairsConfig, generate_pairs
+from glmtasks_similarity.config import SentencePairsConfig
+from glmtasks_similarity.data import SentencePairs, generate_pairs
 
 PLUGIN = {"similarity": "glmtasks_similarity.plugin"}
 
@@ -42,8 +43,8 @@ def test_missing_column_is_one_line(tmp_path):
 
 
 def test_learns_and_exports_a_plain_transformers_regressor(tmp_path):
-    run = run_task("similarity", [], tmp_path, plugins=PLUGIN, tiny=False)  # the task's defaults: 3,000 pairs, 6 epochs
-    assert run.metrics["test"]["test/pearson"] > 0.6, run.metrics  # measured 0.80-0.84 over seeds 1-3
+    run = run_task("similarity", [], tmp_path, plugins=PLUGIN, tiny=False)  # the task's defaults: 6,000 pairs, 5 epochs
+    assert run.metrics["test"]["test/pearson"] > 0.6, run.metrics  # measured 0.76-0.89 over 5 seeds (mean 0.81)
     export = run.run_dir / "export"
     model = AutoModelForSequenceClassification.from_pretrained(export).eval()
     tokenizer = AutoTokenizer.from_pretrained(export)
