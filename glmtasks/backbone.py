@@ -193,7 +193,7 @@ def apply_peft(model: Any, config: Any, auto_class: str):
     try:
         return get_peft_model(model, lora)
     except ValueError as exc:
-        raise ConfigError(f"cannot apply LoRA: {_first_line(exc)}; set peft.target_modules=[...]") from exc
+        raise ConfigError(f"cannot apply LoRA: {_first_line(exc)}; set backbone.peft.target_modules=[...]") from exc
 
 
 def is_encoder_decoder(backbone: BackboneConfig) -> bool:

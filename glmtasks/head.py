@@ -43,7 +43,7 @@ class TaskHead(Protocol):
 
     A head is a ``torch.nn.Module`` holding the transformers model as ``model`` and its
     tokenizer as ``tokenizer``. The core exports every head the same way: LoRA adapters
-    merged (unless ``peft.merge_on_export=false``), then ``model.save_pretrained`` and
+    merged (unless ``backbone.peft.merge_on_export=false``), then ``model.save_pretrained`` and
     ``tokenizer.save_pretrained`` into one folder, then the head's optional
     ``save_extras(directory)`` for files of its own (a generation config, a span layer).
     """

@@ -9,13 +9,13 @@ streams test predictions to ``predictions.jsonl``; and writes ``metrics.json`` a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
 import shutil
 import time
-import dataclasses
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -97,8 +97,8 @@ def check_config(config: RunConfig, registry: Registry) -> ResolvedTask:
     peft = config.backbone.peft
     if peft is not None and not peft.merge_on_export and config.backbone.name_or_path is None and config.export:
         errors.append(
-            "peft.merge_on_export=false exports only the adapters, but a model built from scratch has its base "
-            "weights nowhere else; keep peft.merge_on_export=true (or start from a saved model: backbone.name_or_path=<dir>)"
+            "backbone.peft.merge_on_export=false exports only the adapters, but a model built from scratch has its base "
+            "weights nowhere else; keep backbone.peft.merge_on_export=true (or start from a saved model: backbone.name_or_path=<dir>)"
         )
     raise_if_errors(errors)
     return task
@@ -167,7 +167,7 @@ def export_head(head: Any, directory: Path, metadata: dict[str, Any], merge_adap
 
 
 def merges_adapters(backbone: BackboneConfig) -> bool:
-    """Whether an export merges LoRA adapters into the weights (``peft.merge_on_export``, default yes)."""
+    """Whether an export merges LoRA adapters into the weights (``backbone.peft.merge_on_export``, default yes)."""
     return backbone.peft.merge_on_export if backbone.peft else True
 
 

@@ -110,8 +110,8 @@ def test_data_and_head_defaults_come_from_the_config_classes():
     import dataclasses
 
     from glmtasks.cli import compose_dict
-    from glmtasks_classification.data import ClassificationDataConfig
-    from glmtasks_generation.heads import GenerationHeadConfig
+    from glmtasks_classification.config import ClassificationDataConfig
+    from glmtasks_generation.config import GenerationHeadConfig
 
     data = compose_dict(["task=classification"])["data"]
     defaults = dataclasses.asdict(ClassificationDataConfig())
@@ -160,5 +160,5 @@ def test_a_head_without_options_refuses_them_and_a_typo_is_named(tmp_path):
 def test_export_of_adapters_alone_is_refused_for_a_model_built_from_scratch():
     from glmtasks.cli import precheck
 
-    with pytest.raises(GlmtasksError, match=r"peft.merge_on_export=false exports only the adapters"):
-        precheck(["task=sentiment", "peft=lora", "peft.merge_on_export=false"])
+    with pytest.raises(GlmtasksError, match=r"backbone.peft.merge_on_export=false exports only the adapters"):
+        precheck(["task=sentiment", "peft=lora", "backbone.peft.merge_on_export=false"])

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
-from glmtasks.api import DataConfig, DataError, TaskDataModule, encode_texts, label_id, label_names
-
-
-@dataclass
-class ClassificationDataConfig(DataConfig):
-    """The ``data:`` section of classification tasks."""
-
-    text_column: str = "text"
-    """Column of the text."""
-    text_pair_column: Optional[str] = None
-    """Column of the second text of sentence-pair tasks (NLI, paraphrase)."""
-    label_column: str = "label"
-    """Column of the label."""
-    labels: Optional[list] = None
-    """Label names; integer labels in the data index this list. Default: sorted labels of the training data."""
-    demo_label_noise: float = 0.05
-    """Share of demo training labels flipped at random (validation and test stay clean)."""
+from glmtasks.api import DataError, TaskDataModule, encode_texts, label_id, label_names
+from glmtasks_classification.config import ClassificationDataConfig
 
 
 class ClassificationDataModule(TaskDataModule):

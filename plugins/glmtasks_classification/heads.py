@@ -7,22 +7,14 @@ class, the export is what ``pipeline("text-classification")`` loads, labels incl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
 from glmtasks.api import HeadOutput, load_model
+from glmtasks_classification.config import SequenceClassificationConfig
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-@dataclass
-class SequenceClassificationConfig:
-    """``task.head_config`` of the ``sequence_classification`` head."""
-
-    classifier_dropout: Optional[float] = None
-    """Dropout before the classification layer; default: the model's own."""
 
 
 class SequenceClassificationHead(torch.nn.Module):

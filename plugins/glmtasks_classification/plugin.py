@@ -24,7 +24,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="sequence_classification",
             factory=f"{_PACKAGE}.heads:make_sequence_classification_head",
-            config_class=f"{_PACKAGE}.heads:SequenceClassificationConfig",
+            config_class=f"{_PACKAGE}.config:SequenceClassificationConfig",
             description="AutoModelForSequenceClassification: last-token pooling for GLM, [CLS] for BERT",
         )
     ]
@@ -37,13 +37,13 @@ def glmtasks_register_datamodules():
         DataModuleSpec(
             name="classification",
             factory=f"{_PACKAGE}.data:ClassificationDataModule",
-            config_class=f"{_PACKAGE}.data:ClassificationDataConfig",
+            config_class=f"{_PACKAGE}.config:ClassificationDataConfig",
             description="labelled texts or text pairs from files, the hub, or a generated demo set",
         ),
         DataModuleSpec(
             name="sentiment",
             factory=f"{_PACKAGE}.data:SentimentDataModule",
-            config_class=f"{_PACKAGE}.data:ClassificationDataConfig",
+            config_class=f"{_PACKAGE}.config:ClassificationDataConfig",
             description="classification data with exactly two labels",
         ),
     ]

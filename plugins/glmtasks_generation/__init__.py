@@ -7,7 +7,7 @@ knowing each other; it registers no task. :mod:`glmtasks_generation.data` holds 
 trains decoder-only models as prefix LMs and encoder-decoder models on their labels, and
 generates in batches with a KV cache). A task plugin brings its readers, demo data, metrics
 and configs, and registers a head pointing at ``glmtasks_generation.heads:make_generation_head``
-with ``config_class="glmtasks_generation.heads:GenerationHeadConfig"``.
+with ``config_class="glmtasks_generation.config:GenerationHeadConfig"``.
 
 Formatting, one rule for every architecture:
 

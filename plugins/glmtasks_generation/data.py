@@ -11,56 +11,14 @@ if it has one, a reader of its own (translation's line-aligned ``{lang}`` files)
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from glmtasks.api import ConfigError, DataConfig, DataError, TaskDataModule, infer_format, read_table, require_columns
+from glmtasks.api import ConfigError, DataError, TaskDataModule, infer_format, read_table, require_columns
+from glmtasks_generation.config import TextPairDataConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ScoringConfig:
-    """How references are scored (``data.scoring``): a property of the dataset and its language."""
-
-    rouge_stemmer: bool = True
-    """Porter-stem English words before ROUGE (as most summarization papers do)."""
-    rouge_tokenizer: str = "auto"
-    """``words`` (rouge-score's own: lowercase a-z0-9 words, for comparable English numbers),
-    ``unicode`` (any script's words; Chinese/Japanese characters one by one) or ``auto``
-    (``words`` for English, ``unicode`` otherwise)."""
-    bleu_tokenize: str = "auto"
-    """sacreBLEU tokenizer (``13a``, ``intl``, ``zh``, ``char``, ``none``, ...); ``auto``:
-    ``zh`` for Chinese, ``char`` for Japanese, else ``13a``."""
-    lowercase: bool = False
-    """Case-insensitive BLEU/chrF."""
-
-
-@dataclass
-class TextPairDataConfig(DataConfig):
-    """The ``data:`` section of generation tasks (``max_length`` caps the prompt's tokens)."""
-
-    source_column: Optional[str] = "source"
-    """Column of the source text; a list of strings (sentences) is joined with ``source_join``.
-    A dotted name reads a nested field (``translation.de``)."""
-    target_column: Optional[str] = "target"
-    """Column of the reference; a list of strings is several references of one example."""
-    column_names: Optional[list] = None
-    """Names of the columns of a csv/tsv file without a header row."""
-    prompt: str = "{source}"
-    """Prompt template; ``{source}`` is replaced by the source text (e.g. ``"summarize: {source}"``)."""
-    source_join: str = " "
-    """Separator of list-valued sources (sentences)."""
-    max_target_length: int = 64
-    """Target tokens kept for training (references are never truncated for scoring); also
-    the default ``max_new_tokens`` of generation."""
-    train_on_all_references: bool = True
-    """With several references, train on each of them (one example per reference)."""
-    language: Optional[str] = None
-    """Language of the targets (``en``, ``de``, ``zh``, ...): picks the scoring tokenizers (default ``en``)."""
-    scoring: ScoringConfig = field(default_factory=ScoringConfig)
-    """How hypotheses are scored against the references (see :class:`ScoringConfig`)."""
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,18 +4,18 @@ batched greedy or beam-search generation (see the package docstring for the layo
 Register it for a task with::
 
     HeadSpec(name="my_task_lm", factory="glmtasks_generation.heads:make_generation_head",
-             config_class="glmtasks_generation.heads:GenerationHeadConfig")
+             config_class="glmtasks_generation.config:GenerationHeadConfig")
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
 from glmtasks.api import ConfigError, HeadOutput, is_encoder_decoder, load_model
+from glmtasks_generation.config import GenerationHeadConfig
 
 IGNORE_INDEX = -100
 """Label of positions the loss ignores (target padding, and the prompt of a prefix LM)."""
@@ -60,26 +60,6 @@ def prefix_lm_batch(input_ids: torch.Tensor, attention_mask: torch.Tensor, label
 
 # ---------------------------------------------------------------------------------------
 # The head.
-
-
-@dataclass
-class GenerationHeadConfig:
-    """``task.head_config`` of generation heads: decoding (saved as the export's generation_config) and the loss."""
-
-    max_new_tokens: Optional[int] = None
-    """Tokens generated at most; default: ``data.max_target_length``."""
-    num_beams: int = 1
-    """1: greedy search; more: beam search."""
-    length_penalty: float = 1.0
-    """Beam search: scores are divided by length**length_penalty (> 1 favours longer outputs)."""
-    early_stopping: bool = True
-    """Beam search: stop when ``num_beams`` finished candidates exist."""
-    no_repeat_ngram_size: int = 0
-    """Forbid repeating any n-gram of this size (0: off)."""
-    repetition_penalty: float = 1.0
-    """Penalize tokens already generated (1.0: off)."""
-    label_smoothing: float = 0.0
-    """Label smoothing of the training loss."""
 
 
 class ConditionalGenerationHead(torch.nn.Module):

@@ -20,43 +20,15 @@ from __future__ import annotations
 
 import bisect
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from glmtasks.api import ConfigError, DataConfig, DataError, PadCollator, TaskDataModule
+from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule
+from glmtasks_ner.config import NERDataConfig
 from glmtasks_ner.tags import check_scheme, invalid_tag, label_names, mark_entities, spans_to_tags, tags_to_spans
 
 PER_SENTENCE_FIELDS = ("words", "word_starts", "spans")
 """Feature fields that stay Python lists in a batch (not padded into tensors)."""
-
-
-@dataclass
-class NERDataConfig(DataConfig):
-    """The ``data:`` section of ``task=ner``.
-
-    ``data.format`` is ``conll`` or ``jsonl`` (default: ``jsonl`` for .jsonl/.json files, else
-    ``conll``); ``data.source`` is ``files`` or ``demo`` (not ``hub``).
-    """
-
-    token_column: int = 0
-    """CoNLL column of the word (0-based; negative counts from the end)."""
-    tag_column: int = -1
-    """CoNLL column of the tag (``-1``: the last column)."""
-    column_separator: Optional[str] = None
-    """CoNLL column separator; default: any run of white space."""
-    doc_start: str = "-DOCSTART-"
-    """First word of document-separator lines, which are skipped."""
-    tokens_field: str = "tokens"
-    """jsonl field holding the list of words."""
-    tags_field: str = "tags"
-    """jsonl field holding the list of tags."""
-    tag_scheme: str = "iob2"
-    """Scheme of the tags in the files: ``iob1``, ``iob2`` or ``bioes`` (predictions are written in it too)."""
-    label_scheme: str = "iob2"
-    """Scheme the model learns to predict: ``iob1``, ``iob2`` or ``bioes``."""
-    entity_types: Optional[list] = None
-    """Entity types (``[PER, ORG, LOC, MISC]``); default: the types of the training data, sorted."""
 
 
 # ---------------------------------------------------------------------------------------

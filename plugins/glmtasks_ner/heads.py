@@ -8,12 +8,12 @@ the first sub-token of each word and decoded into entity spans.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import torch
 
 from glmtasks.api import HeadOutput, load_model
+from glmtasks_ner.config import TokenClassificationConfig
 from glmtasks_ner.tags import mark_entities, spans_to_tags, tags_to_spans
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -22,14 +22,6 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 def word_predictions(token_label_ids: Sequence[int], word_starts: Sequence[int], labels: Sequence[str]) -> list[str]:
     """The label of each word: the one predicted at its first sub-token (``O`` for dropped words)."""
     return [labels[token_label_ids[p]] if p >= 0 else "O" for p in word_starts]
-
-
-@dataclass
-class TokenClassificationConfig:
-    """``task.head_config`` of the ``token_classification`` head."""
-
-    classifier_dropout: Optional[float] = None
-    """Dropout before the classification layer; default: the model's own."""
 
 
 class TokenClassificationHead(torch.nn.Module):

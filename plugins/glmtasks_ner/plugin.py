@@ -29,7 +29,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="token_classification",
             factory=f"{_PACKAGE}.heads:make_token_classification_head",
-            config_class=f"{_PACKAGE}.heads:TokenClassificationConfig",
+            config_class=f"{_PACKAGE}.config:TokenClassificationConfig",
             description="AutoModelForTokenClassification (BERT, GLM, ...), first sub-token per word",
         )
     ]
@@ -42,7 +42,7 @@ def glmtasks_register_datamodules():
         DataModuleSpec(
             name="conll",
             factory=f"{_PACKAGE}.data:NERDataModule",
-            config_class=f"{_PACKAGE}.data:NERDataConfig",
+            config_class=f"{_PACKAGE}.config:NERDataConfig",
             description="CoNLL columns or token/tag jsonl (IOB1/IOB2/BIOES); or a generated demo set",
         )
     ]

@@ -24,48 +24,17 @@ import itertools
 import random
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from glmtasks.api import ConfigError, DataConfig, DataError, PadCollator, TaskDataModule, read_table, require_columns
+from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule, read_table, require_columns
+from glmtasks_pretrain.config import PretrainDataConfig
 from glmtasks_pretrain.masking import blank_infilling_sample, causal_lm_sample
 
 OBJECTIVES = ("blank_infilling", "causal_lm")
 TABLE_SUFFIXES = {".json", ".jsonl", ".csv", ".tsv", ".parquet"}
-
-
-@dataclass
-class PretrainDataConfig(DataConfig):
-    """The ``data:`` section of ``task=pretrain`` (``max_length`` is unused: blocks are ``block_size`` long).
-
-    ``train_file``/``validation_file``/``test_file`` (one file each) may be used as well as the lists.
-    """
-
-    train_files: Optional[list] = None
-    """Plain text files (any suffix but the table ones) and/or jsonl/json/csv/parquet files."""
-    validation_files: Optional[list] = None
-    """Validation text; when unset, the last ``validation_fraction`` of each training file's blocks."""
-    validation_fraction: float = 0.05
-    """Share of each training file's blocks held out for validation when there are no validation_files."""
-    text_column: str = "text"
-    """Column (field) of the text in table and jsonl files."""
-    document_split: str = "blank_line"
-    """How a plain text file becomes documents: ``blank_line`` (paragraphs), ``line`` or ``file`` (one document)."""
-    block_size: int = 128
-    """Tokens of original text per example (a blank-infilling example adds 2 tokens per span)."""
-    objective: str = "blank_infilling"
-    """``blank_infilling`` (GLM) or ``causal_lm`` (next-token prediction)."""
-    mask_ratio: float = 0.15
-    """Blank infilling: spans are drawn until at least this share of the block is masked."""
-    poisson_lambda: float = 3.0
-    """Blank infilling: mean of the Poisson distribution of span lengths."""
-    max_span_length: int = 16
-    """Blank infilling: longest span (longer draws are cut); sizes the block-position table."""
-    demo_documents: int = 400
-    """Generated documents (``source=demo``); ``validation_fraction`` of the blocks are held out for validation."""
 
 
 # ---------------------------------------------------------------------------------------

@@ -35,28 +35,18 @@ part B causal over part B and seeing all of part A.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
 from glmtasks.api import ConfigError, HeadOutput, load_model
+from glmtasks_pretrain.config import PretrainHeadConfig
 from glmtasks_pretrain.masking import IGNORE_INDEX, additive_mask, attention_allowed
 
 log = logging.getLogger(__name__)
 
 BLOCK_POSITION_FILE = "block_position_embeddings.safetensors"
-
-
-@dataclass
-class PretrainHeadConfig:
-    """``task.head_config`` of the ``pretrain_lm`` head: fields of the causal LM's model config."""
-
-    tie_word_embeddings: Optional[bool] = None
-    """Share the output projection with the input embeddings; default: the model's own setting."""
-    model_config: dict = field(default_factory=dict)
-    """Any other model config field of the causal LM (as ``backbone.model_config``, for this task only)."""
 
 
 class BlockPositionEmbedding(torch.nn.Embedding):

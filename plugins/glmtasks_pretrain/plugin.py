@@ -30,7 +30,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="pretrain_lm",
             factory=f"{_PACKAGE}.heads:make_pretrain_head",
-            config_class=f"{_PACKAGE}.heads:PretrainHeadConfig",
+            config_class=f"{_PACKAGE}.config:PretrainHeadConfig",
             description="AutoModelForCausalLM; blank infilling adds a learned intra-span position table",
         )
     ]
@@ -43,7 +43,7 @@ def glmtasks_register_datamodules():
         DataModuleSpec(
             name="pretrain",
             factory=f"{_PACKAGE}.data:PretrainDataModule",
-            config_class=f"{_PACKAGE}.data:PretrainDataConfig",
+            config_class=f"{_PACKAGE}.config:PretrainDataConfig",
             description="text/jsonl files packed into blocks of data.block_size tokens, or a generated demo text",
         )
     ]

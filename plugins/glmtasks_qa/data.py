@@ -31,13 +31,13 @@ import gzip
 import json
 import logging
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 from torch.utils.data import DataLoader, Sampler
 
-from glmtasks.api import ConfigError, DataConfig, DataError, PadCollator, TaskDataModule, distributed_position, shard_bounds
+from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule, distributed_position, shard_bounds
+from glmtasks_qa.config import QADataConfig
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +45,6 @@ TEXT_FIELDS = ("context", "answers")
 """Window fields that stay Python objects in a batch (not padded into tensors)."""
 QUESTIONS_PER_DEMO_ARTICLE = 9
 """The fewest questions a generated demo article has (one paragraph, three people, three questions each)."""
-
-
-@dataclass
-class QADataConfig(DataConfig):
-    """The ``data:`` section of ``task=qa``; ``demo_train_size``/``demo_eval_size`` count questions."""
-
-    max_length: int = 384
-    """Tokens per window (question, context part and special tokens)."""
-    doc_stride: int = 128
-    """Tokens shared by consecutive windows of a long context."""
-    max_query_length: int = 64
-    """Question tokens kept (longer questions are cut)."""
-    train_articles: Optional[str] = None
-    """Articles of ``train_file`` to use, as a Python slice of article positions (``"0:40"``); default all."""
-    validation_articles: Optional[str] = None
-    """Articles of ``validation_file`` to use (``"40:48"``); default all."""
-    test_articles: Optional[str] = None
-    """Articles of ``test_file`` to use; default all."""
-    language: str = "en"
-    """``en`` (official SQuAD answer normalization) or ``zh`` (CMRC 2018 normalization, character F1); also the demo's language."""
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,27 +15,17 @@ rebuilds the whole model.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
 
 from glmtasks.api import HeadOutput, load_model
+from glmtasks_qa.config import SpanExtractionConfig
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 SPAN_LAYER_FILE = "qa_outputs.safetensors"
 SPAN_LAYER_CONFIG = "qa_outputs.json"
-
-
-@dataclass
-class SpanExtractionConfig:
-    """``task.head_config`` of the ``span_extraction`` head."""
-
-    max_answer_length: int = 30
-    """Longest answer, in tokens, the n-best decoder considers."""
-    n_best_size: int = 20
-    """Candidate spans kept per window and per question (predictions list the best five)."""
 
 
 def best_spans(

@@ -29,7 +29,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="span_extraction",
             factory=f"{_PACKAGE}.heads:make_span_extraction_head",
-            config_class=f"{_PACKAGE}.heads:SpanExtractionConfig",
+            config_class=f"{_PACKAGE}.config:SpanExtractionConfig",
             description="AutoModelForQuestionAnswering, or AutoModel + linear span layer (GLM)",
         )
     ]
@@ -42,7 +42,7 @@ def glmtasks_register_datamodules():
         DataModuleSpec(
             name="squad",
             factory=f"{_PACKAGE}.data:QADataModule",
-            config_class=f"{_PACKAGE}.data:QADataConfig",
+            config_class=f"{_PACKAGE}.config:QADataConfig",
             description="SQuAD-format JSON with article slices, a SQuAD-like hub dataset, or a generated demo set; strided windows",
         )
     ]

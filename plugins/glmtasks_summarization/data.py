@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from glmtasks_generation.data import TextPairDataConfig, TextPairDataModule
-
-
-@dataclass
-class SummarizationDataConfig(TextPairDataConfig):
-    """The ``data:`` section of summarization: every key of :class:`TextPairDataConfig`.
-
-    ``source_column`` holds the document (a list of sentences is joined), ``target_column``
-    the summary (a list is several reference summaries).
-    """
-
-    max_length: int = 512
-    """Prompt tokens kept (longer documents are cut at a token boundary)."""
+from glmtasks_generation.data import TextPairDataModule
+from glmtasks_summarization.config import SummarizationDataConfig
 
 
 class SummarizationDataModule(TextPairDataModule):

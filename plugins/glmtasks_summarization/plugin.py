@@ -29,7 +29,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="summarization_lm",
             factory="glmtasks_generation.heads:make_generation_head",
-            config_class="glmtasks_generation.heads:GenerationHeadConfig",
+            config_class="glmtasks_generation.config:GenerationHeadConfig",
             description="AutoModelForCausalLM as a prefix LM (GLM) or AutoModelForSeq2SeqLM (T5, BART)",
         )
     ]
@@ -42,7 +42,7 @@ def glmtasks_register_datamodules():
         DataModuleSpec(
             name="summarization",
             factory=f"{_PACKAGE}.data:SummarizationDataModule",
-            config_class=f"{_PACKAGE}.data:SummarizationDataConfig",
+            config_class=f"{_PACKAGE}.config:SummarizationDataConfig",
             description="document/summary pairs from files or the hub (lists of sentences or references) or a demo set",
         )
     ]

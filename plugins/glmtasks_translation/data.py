@@ -9,28 +9,12 @@ columns default to the language codes (``de``, ``en``, or nested ``translation.d
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from glmtasks.api import DataError
-from glmtasks_generation.data import TextPairDataConfig, TextPairDataModule
-
-
-@dataclass
-class TranslationDataConfig(TextPairDataConfig):
-    """The ``data:`` section of translation: :class:`TextPairDataConfig` plus the direction."""
-
-    source_lang: str = "en"
-    """Language translated from (``de``, ``en``, ``zh``, ...; ``en``/``toy`` for the demo)."""
-    target_lang: str = "toy"
-    """Language translated into; also the language of scoring (``zh`` -> sacreBLEU ``tok:zh``)."""
-    source_column: Optional[str] = None
-    """Table column of the source sentences; default: ``source_lang`` (dotted names read nested fields: ``translation.de``)."""
-    target_column: Optional[str] = None
-    """Table column of the reference translations; default: ``target_lang``."""
-    language: Optional[str] = None
-    """Language of the targets for scoring; default: ``target_lang``."""
+from glmtasks_generation.data import TextPairDataModule
+from glmtasks_translation.config import TranslationDataConfig
 
 
 def read_parallel(template: str, key: str, source_lang: str, target_lang: str, labelled: bool = True) -> list[dict[str, Any]]:

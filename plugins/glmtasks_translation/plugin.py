@@ -29,7 +29,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="translation_lm",
             factory="glmtasks_generation.heads:make_generation_head",
-            config_class="glmtasks_generation.heads:GenerationHeadConfig",
+            config_class="glmtasks_generation.config:GenerationHeadConfig",
             description="AutoModelForCausalLM as a prefix LM (GLM) or AutoModelForSeq2SeqLM (T5, BART)",
         )
     ]
@@ -42,7 +42,7 @@ def glmtasks_register_datamodules():
         DataModuleSpec(
             name="translation",
             factory=f"{_PACKAGE}.data:TranslationDataModule",
-            config_class=f"{_PACKAGE}.data:TranslationDataConfig",
+            config_class=f"{_PACKAGE}.config:TranslationDataConfig",
             description="parallel text files (train.{lang}.gz), tables with a column per language, or a demo corpus",
         )
     ]

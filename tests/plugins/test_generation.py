@@ -8,8 +8,9 @@ import torch
 from glmtasks.backbone import train_bpe_tokenizer
 from glmtasks.config import BackboneConfig
 from glmtasks.errors import ConfigError
-from glmtasks_generation.data import TextPairDataConfig, TextPairDataModule, encode_prompts, encode_targets
-from glmtasks_generation.heads import IGNORE_INDEX, GenerationHeadConfig, make_generation_head, move_padding, prefix_lm_batch
+from glmtasks_generation.config import GenerationHeadConfig, TextPairDataConfig
+from glmtasks_generation.data import TextPairDataModule, encode_prompts, encode_targets
+from glmtasks_generation.heads import IGNORE_INDEX, make_generation_head, move_padding, prefix_lm_batch
 
 TEXTS = [
     "the cat sat on the mat", "a dog ran in the park", "die katze sitzt auf der matte", "ein hund läuft im park",

@@ -12,8 +12,10 @@ from glmtasks.cli import compose, validate
 from glmtasks.errors import DataError
 from glmtasks.registry import default_registry
 from glmtasks.run import build_datamodule, resolve_task
-from glmtasks_summarization.data import SummarizationDataConfig, SummarizationDataModule
-from glmtasks_translation.data import TranslationDataConfig, TranslationDataModule
+from glmtasks_summarization.config import SummarizationDataConfig
+from glmtasks_summarization.data import SummarizationDataModule
+from glmtasks_translation.config import TranslationDataConfig
+from glmtasks_translation.data import TranslationDataModule
 
 
 def pairs(records):

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from glmtasks.api import ConfigError, DataError
-from glmtasks_ner.data import NERDataConfig, NERDataModule, encode_example, first_subtokens, read_conll, read_jsonl, word_char_spans
+from glmtasks_ner.config import NERDataConfig
+from glmtasks_ner.data import NERDataModule, encode_example, first_subtokens, read_conll, read_jsonl, word_char_spans
 from glmtasks_ner.demo import generate_ner
 from glmtasks_ner.heads import word_predictions
 from glmtasks_ner.metrics import EntityScores

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from glmtasks.api import save_head, tiny_backbone_config, train_bpe_tokenizer
-from glmtasks_pretrain.data import PretrainCollator, PretrainDataConfig, generate_documents
-from glmtasks_pretrain.heads import BLOCK_POSITION_FILE, PretrainHeadConfig, make_pretrain_head, special_ids
+from glmtasks_pretrain.config import PretrainDataConfig, PretrainHeadConfig
+from glmtasks_pretrain.data import PretrainCollator, generate_documents
+from glmtasks_pretrain.heads import BLOCK_POSITION_FILE, make_pretrain_head, special_ids
 from glmtasks_pretrain.masking import IGNORE_INDEX
 
 

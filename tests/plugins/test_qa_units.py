@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from glmtasks.api import ConfigError, DataError
+from glmtasks_qa.config import QADataConfig
 from glmtasks_qa.data import (
-    QADataConfig,
     QADataModule,
     QuestionBatchSampler,
     answer_token_span,

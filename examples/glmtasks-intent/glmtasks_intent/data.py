@@ -18,27 +18,11 @@ and special tokens carry ``-100`` (ignored by the loss and the metrics). Words c
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Sequence
 
-from glmtasks.api import ConfigError, DataConfig, DataError, TaskDataModule
+from glmtasks.api import ConfigError, DataError, TaskDataModule
+from glmtasks_intent.config import IntentSlotsDataConfig
 from glmtasks_intent.tags import slot_type, tag_problem, tag_vocabulary
-
-
-@dataclass
-class IntentSlotsDataConfig(DataConfig):
-    """The ``data:`` section of ``task=intent_slots``: the keys every task has, and these."""
-
-    tokens_column: str = "tokens"
-    """Column of the words: a list, or a string split on white space."""
-    tags_column: str = "tags"
-    """Column of the BIO slot tags, one per word: a list, or a string split on white space."""
-    intent_column: str = "intent"
-    """Column of the intent label."""
-    intents: Optional[list] = None
-    """Intent names; default: the sorted intents of the training data."""
-    slot_types: Optional[list] = None
-    """Slot types (``[date, city]``); default: the sorted slot types of the training data."""
 
 
 def first_subtokens(offsets: Sequence[Sequence[int]], words: Sequence[str]) -> list[int]:

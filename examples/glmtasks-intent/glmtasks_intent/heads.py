@@ -15,35 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from glmtasks.api import ConfigError, HeadOutput, load_model
+from glmtasks_intent.config import IntentSlotsHeadConfig
 from glmtasks_intent.tags import spans
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 HEAD_WEIGHTS = "intent_slots_head.safetensors"
 HEAD_CONFIG = "intent_slots.json"
-POOLINGS = ("mean", "first", "last")
-
-
-@dataclass
-class IntentSlotsHeadConfig:
-    """``task.head_config`` of the ``intent_slots`` head (glmtasks declares each field and rejects other keys)."""
-
-    pooling: str = "mean"
-    """How the utterance vector is read: ``mean`` of the tokens, the ``first`` ([CLS]) or the ``last`` (decoder-only) token."""
-    dropout: float = 0.1
-    """Dropout on the encoder output before both classifiers."""
-    slot_loss_weight: float = 1.0
-    """Weight of the slot loss against the intent loss."""
-
-    def __post_init__(self) -> None:
-        if self.pooling not in POOLINGS:
-            raise ConfigError(f"task.head_config.pooling must be one of {', '.join(POOLINGS)}, got '{self.pooling}'")
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from glmtasks.api import BackboneConfig, PadCollator
+from glmtasks_intent.config import IntentSlotsHeadConfig
 from glmtasks_intent.data import encode_words
-from glmtasks_intent.heads import HEAD_CONFIG, IntentSlotsHead, IntentSlotsHeadConfig, make_intent_slots_head
+from glmtasks_intent.heads import HEAD_CONFIG, IntentSlotsHead, make_intent_slots_head
 
 
 class IntentSlotsPredictor:

@@ -33,7 +33,7 @@ def glmtasks_register_heads():
         HeadSpec(
             name="intent_slots",
             factory=f"{_PACKAGE}.heads:make_intent_slots_head",
-            config_class=f"{_PACKAGE}.heads:IntentSlotsHeadConfig",
+            config_class=f"{_PACKAGE}.config:IntentSlotsHeadConfig",
             description="AutoModel + intent classifier (pooled) + slot tagger (first sub-token per word)",
         )
     ]
@@ -46,7 +46,7 @@ def glmtasks_register_datamodules():
         DataModuleSpec(
             name="intent_slots",
             factory=f"{_PACKAGE}.data:IntentSlotsDataModule",
-            config_class=f"{_PACKAGE}.data:IntentSlotsDataConfig",
+            config_class=f"{_PACKAGE}.config:IntentSlotsDataConfig",
             description="tokens/tags/intent tables (jsonl, csv, ...) or a generated command set",
         )
     ]

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from glmtasks.api import DataError, train_bpe_tokenizer
-from glmtasks_intent.data import IntentSlotsDataConfig, IntentSlotsDataModule, encode_words, first_subtokens
+from glmtasks_intent.config import IntentSlotsDataConfig
+from glmtasks_intent.data import IntentSlotsDataModule, encode_words, first_subtokens
 from glmtasks_intent.demo import INTENTS, generate, held_out, write_demo_files
 from glmtasks_intent.tags import spans, tag_problem
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from glmtasks.api import ConfigError, PadCollator, run_task, save_head, train_bpe_tokenizer
+from glmtasks_intent.config import IntentSlotsHeadConfig
 from glmtasks_intent.data import encode_words
-from glmtasks_intent.heads import IntentSlotsHeadConfig, make_intent_slots_head, pool
+from glmtasks_intent.heads import make_intent_slots_head, pool
 from glmtasks_intent.inference import IntentSlotsPredictor
 
 INFO = {"intents": ["greet", "leave"], "slot_tags": ["O", "B-name", "I-name"]}
