@@ -5,7 +5,7 @@ Each run is its own process doing what ``python -m glmtasks task=sentiment data=
 backbone=minilm`` does before training: build the datamodule (read the tsv files through
 ``datasets``, encode the labels), load the tokenizer, ``setup`` (tokenize every split),
 and build the training DataLoader (token lengths for the length-grouped sampler).
-``HF_DATASETS_CACHE`` points at a fresh folder for the first run and at the same folder for
+``HF_DATASETS_CACHE`` and ``GLMTASKS_CACHE`` (encoded splits) point at a fresh folder for the first run and at the same folder for
 the second. Repeated ``--reps`` times, each pair with a new folder.
 
     python bench/data_prep.py --reps 3
@@ -76,7 +76,7 @@ def main() -> None:
     runs: dict[str, list] = {"first": [], "cached": []}
     for rep in range(args.reps):
         with tempfile.TemporaryDirectory() as cache:
-            env = {**thread_env(), "HF_DATASETS_CACHE": cache}
+            env = {**thread_env(), "HF_DATASETS_CACHE": cache, "GLMTASKS_CACHE": cache}
             for name in ("first", "cached"):
                 result_file = logs / f"data_prep_{name}_rep{rep}.json"
                 measured = run_clean([sys.executable, __file__, "--child", str(result_file)],

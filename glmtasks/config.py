@@ -140,6 +140,10 @@ class DataConfig:
     """Validation (and test) examples of the generated demo set."""
     datamodule: Optional[str] = None
     """Registered datamodule to use instead of the task's own (``python -m glmtasks plugins`` lists them)."""
+    cache_features: bool = True
+    """Keep encoded splits in an on-disk cache shared by runs and sweep trials (keyed by data, config, tokenizer and code)."""
+    cache_dir: Optional[str] = None
+    """Folder of that cache; default: ``$GLMTASKS_CACHE/features`` or ``~/.cache/glmtasks/features``."""
 
 
 @dataclass

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import random
+from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 import lightning as L
@@ -193,12 +194,21 @@ class TaskDataModule(L.LightningDataModule):
 
     # -- Lightning -------------------------------------------------------------------------
     def setup(self, stage: Optional[str] = None) -> None:
-        """Encode every split once (rank 0 of a distributed run encodes, the others read its result)."""
+        """Encode every split once: rank 0 of a distributed run encodes (or reads the on-disk
+        cache of an earlier run, ``data.cache_features``), the other ranks read its result."""
         for split, records in self.splits.items():
             if split == "test" and records is self.splits.get("validation") and "validation" in self.features:
                 self.features["test"] = self.features["validation"]  # the test split is the validation split
             elif split not in self.features:
-                self.features[split] = compute_once(f"features-{split}", lambda r=records, s=split: self.encode_split(s, r), self.trainer)
+                self.features[split] = compute_once(f"features-{split}", lambda r=records, s=split: self._encode_cached(s, r), self.trainer)
+
+    def _encode_cached(self, split: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from glmtasks.feature_cache import cache_key, cached, default_cache_dir
+
+        if not self.config.cache_features:
+            return self.encode_split(split, records)
+        directory = Path(self.config.cache_dir) if self.config.cache_dir else default_cache_dir()
+        return cached(directory, cache_key(self, split, records), lambda: self.encode_split(split, records))
 
     def train_dataloader(self):
         """Length-grouped, shuffled, rank-sharded, resumable training batches."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from glmtasks.testing import TINY_OVERRIDES
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The on-disk feature cache of this test session (runs in subprocesses share it), not the user's.
+os.environ.setdefault("GLMTASKS_CACHE", tempfile.mkdtemp(prefix="glmtasks-test-cache-"))
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("GLMTASKS_SHARED_DATA", REPO.parent / "shared" / "data")).resolve()
