@@ -35,6 +35,8 @@ _EXPORTS: dict[str, str] = {
     "TaskDataModule": "glmtasks.datamodule",
     "DataModuleProtocol": "glmtasks.datamodule",
     "label_names": "glmtasks.datamodule",
+    "is_blank": "glmtasks.datamodule",
+    "as_number": "glmtasks.datamodule",
     "label_id": "glmtasks.datamodule",
     "read_records": "glmtasks.data",
     "encode_texts": "glmtasks.data",

@@ -140,6 +140,9 @@ class DataConfig:
     """Validation (and test) examples of the generated demo set."""
     datamodule: Optional[str] = None
     """Registered datamodule to use instead of the task's own (``python -m glmtasks plugins`` lists them)."""
+    invalid_rows: str = "error"
+    """What an invalid row (an empty text, a missing label...) does: ``error`` stops with one line naming the
+    file, the row and the column; ``skip`` drops it, logs it and counts it in metrics.json (``skipped_rows``)."""
     cache_features: bool = True
     """Keep encoded splits in an on-disk cache shared by runs and sweep trials (keyed by data, config, tokenizer and code)."""
     cache_dir: Optional[str] = None

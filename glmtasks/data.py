@@ -53,8 +53,13 @@ def read_table(path: str | Path, key: str, declared_format: Optional[str] = None
         raise DataError(f"data file not found: {file} (data.{key}); fix the path with data.{key}=<file>")
     fmt = infer_format(file, declared_format)
     builder, kwargs = fmt, {}
-    if fmt == "tsv":
-        builder, kwargs = "csv", {"sep": "\t", "quoting": 3}  # csv.QUOTE_NONE: quotes are text
+    if fmt in ("csv", "tsv"):
+        builder = "csv"
+        if fmt == "tsv":
+            kwargs = {"sep": "\t", "quoting": 3}  # csv.QUOTE_NONE: quotes are text
+        # Every cell as the text it is: no type guessing (a label 1 stays "1", not 1.0 because
+        # another cell is empty), and an empty cell is "" rather than a NaN that becomes a class.
+        kwargs.update(keep_default_na=False, encoding="utf-8-sig", features=_string_features(file, fmt, key))
     try:
         dataset = datasets.load_dataset(builder, data_files=str(file), split="train", **kwargs)
     except Exception as exc:  # noqa: BLE001 - parser errors of every kind mean a malformed file
@@ -64,6 +69,31 @@ def read_table(path: str | Path, key: str, declared_format: Optional[str] = None
     if len(dataset) == 0:
         raise DataError(f"data file {file} (data.{key}) has no rows; give a file with examples")
     return dataset
+
+
+def _string_features(file: Path, fmt: str, key: str):
+    """``datasets.Features`` declaring every column of a csv/tsv file's header row a string."""
+    import csv
+    import gzip
+
+    import datasets
+
+    opener = gzip.open if file.suffix == ".gz" else open
+    try:
+        with opener(file, "rt", encoding="utf-8-sig", newline="") as handle:  # -sig: a byte-order mark is not part of a name
+            if fmt == "tsv":
+                header = handle.readline().rstrip("\r\n").split("\t")
+            else:
+                header = next(csv.reader(handle), [])
+    except (UnicodeDecodeError, OSError, csv.Error) as exc:
+        raise DataError(f"cannot read {file} as {fmt} (data.{key}): {type(exc).__name__}: {exc}; give a UTF-8 text file") from exc
+    if not any(name.strip() for name in header):
+        raise DataError(f"data file {file} (data.{key}) has no header row; its first line must name the columns")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates or "" in header:
+        problem = f"repeats the column name(s) {', '.join(duplicates)}" if duplicates else "has a column without a name"
+        raise DataError(f"the header row of {file} (data.{key}) {problem}; give every column its own name")
+    return datasets.Features({name: datasets.Value("string") for name in header})
 
 
 def read_records(path: str | Path, key: str, declared_format: Optional[str] = None, columns: Mapping[str, str] = {}) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ example's position in its split, so predictions map back to the inputs.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
@@ -96,6 +97,8 @@ class TaskDataModule(L.LightningDataModule):
         self.config = config
         self.tokenizer: Any = None
         self.features: dict[str, list[dict[str, Any]]] = {}
+        self.skipped_rows: dict[str, dict[str, Any]] = {}
+        """Split -> ``{"count": N, "first": [locations]}`` of the rows ``data.invalid_rows=skip`` dropped."""
         self.splits: dict[str, list[dict[str, Any]]] = self.read_splits()
         self.task_info: dict[str, Any] = {}
         if set(self.splits) - {"predict"}:  # inputs to predict only: the trained model's task_info is adopted next
@@ -119,6 +122,18 @@ class TaskDataModule(L.LightningDataModule):
     def convert_rows(self, rows: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
         """Records from the rows of a table file or hub split (``where`` names it for errors); default: the rows."""
         return rows
+
+    def record_problem(self, record: dict[str, Any], labelled: bool) -> Optional[str]:
+        """What is wrong with one record, or None; the base then stops or skips it (``data.invalid_rows``).
+
+        The default refuses a missing, empty or whitespace-only value, a NaN, and an empty list
+        in every column of :meth:`required_columns`; a task adds its own checks (a label that is
+        a float, a score that is not a number) and calls ``super()``.
+        """
+        for key, column in self.required_columns(labelled).items():
+            if is_blank(record.get(column)):
+                return f"empty {column} (data.{key})"
+        return None
 
     def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
         """``size`` generated records for ``split`` (``data.source=demo``)."""
@@ -248,19 +263,54 @@ class TaskDataModule(L.LightningDataModule):
             splits = {split: self.demo_records(split, size, c.seed * 1000 + i) for i, (split, size) in enumerate(sizes.items())}
         elif c.source == "files":
             splits = {
-                split: self.read_file(getattr(c, key), key, labelled=True)
+                split: self._valid(split, self.read_file(getattr(c, key), key, labelled=True), getattr(c, key), True)
                 for split, key in SPLIT_KEYS.items()
                 if split != "predict" and getattr(c, key)
             }
             if not splits and not c.predict_file:
                 raise DataError("no data files are set; give them with data.train_file=<file> data.validation_file=<file>")
         elif c.source == "hub":
-            splits = self._read_hub()
+            splits = {split: self._valid(split, records, None, True) for split, records in self._read_hub().items()}
         else:
             raise DataError(f"unknown data.source '{c.source}'; use files, demo or hub")
         if c.predict_file:
-            splits["predict"] = self.read_file(c.predict_file, "predict_file", labelled=False)
+            splits["predict"] = self._valid("predict", self.read_file(c.predict_file, "predict_file", labelled=False), c.predict_file, False)
         return splits
+
+    def _valid(self, split: str, records: list[dict[str, Any]], path: Optional[str], labelled: bool) -> list[dict[str, Any]]:
+        """``records`` without invalid ones (``data.invalid_rows=skip``), or a one-line error naming the first."""
+        if self.config.invalid_rows not in ("error", "skip"):
+            raise DataError(f"data.invalid_rows must be error or skip, got '{self.config.invalid_rows}'")
+        kept, dropped = [], []
+        for row, record in enumerate(records):
+            problem = self.record_problem(record, labelled)
+            if problem is None:
+                kept.append(record)
+                continue
+            where = self._location(split, row, path)
+            if self.config.invalid_rows == "error":
+                raise DataError(f"{where}: {problem}; fix the row, or drop invalid rows with data.invalid_rows=skip")
+            dropped.append(f"{where}: {problem}")
+        if dropped:
+            self.skipped_rows[split] = {"count": len(dropped), "first": dropped[:5]}
+            log.warning("skipped %d invalid rows of the %s split (data.invalid_rows=skip), first: %s", len(dropped), split, "; ".join(dropped[:3]))
+            if not kept:
+                raise DataError(f"every row of the {split} split is invalid (first: {dropped[0]}); fix the data")
+        return kept
+
+    def _location(self, split: str, row: int, path: Optional[str]) -> str:
+        """Where record ``row`` of ``split`` comes from: a file line when the default reader read it."""
+        if path is None:
+            return f"record {row + 1} of the {split} split"
+        if type(self).read_file is not TaskDataModule.read_file:
+            return f"record {row + 1} of {path}"
+        suffixes = [x for x in Path(path).suffixes if x != ".gz"]
+        fmt = self.config.format or (suffixes[-1].lstrip(".") if suffixes else "")
+        if fmt in ("csv", "tsv"):
+            return f"row {row + 1} of {path} (line {row + 2})"
+        if fmt in ("jsonl", "txt", "text"):
+            return f"line {row + 1} of {path}"
+        return f"record {row + 1} of {path}"
 
     def _read_hub(self) -> dict[str, list[dict[str, Any]]]:
         import datasets
@@ -311,21 +361,55 @@ class TaskDataModule(L.LightningDataModule):
         return splits
 
 
+def is_blank(value: Any) -> bool:
+    """Whether a cell holds no value: None, NaN, an empty or whitespace-only string, an empty list."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value  # NaN
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple, dict)):
+        return len(value) == 0
+    return False
+
+
+def as_number(value: Any) -> Optional[float]:
+    """``value`` as a finite float when it is a number or the text of one (csv cells are text), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _is_integer_text(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value.strip().lstrip("-").isdigit())
+
+
 def label_names(values: Sequence[Any], given: Optional[Sequence[Any]] = None) -> list[str]:
-    """Label names: ``given`` as strings, else the sorted distinct ``values`` (integers sorted as numbers)."""
+    """Label names: ``given`` as strings, else the distinct ``values`` as they are spelled, sorted
+    (as numbers when every label is an integer, so ``2`` comes before ``10``)."""
     if given:
         return [str(label) for label in given]
-    distinct = set(values)
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in distinct):
-        return [str(v) for v in sorted(distinct)]
-    return sorted(str(v) for v in distinct)
+    distinct = {str(v) for v in values}
+    if all(_is_integer_text(v) for v in distinct):
+        return sorted(distinct, key=lambda v: (int(v), v))
+    return sorted(distinct)
 
 
 def label_id(value: Any, labels: Sequence[str], index: Mapping[str, int], integers_index: bool) -> int:
     """Id of label ``value`` in ``labels`` (``index`` maps names to ids), or -1 if it is not one.
 
-    With ``integers_index`` (labels listed in the config), an integer value is a position in ``labels``.
+    With ``integers_index`` (labels listed in the config), an integer value (or integer text, as
+    csv cells are) that is not itself a label name is a position in ``labels``.
     """
-    if integers_index and isinstance(value, int) and not isinstance(value, bool):
-        return value if 0 <= value < len(labels) else -1
-    return index.get(str(value), -1)
+    name = str(value)
+    if name in index:
+        return index[name]
+    if integers_index and _is_integer_text(value):
+        position = int(value)
+        return position if 0 <= position < len(labels) else -1
+    return -1

@@ -297,6 +297,7 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         if fit_seconds > 0 else None,
         "fit_seconds": round(fit_seconds, 2),
         "global_steps": trainer.global_step,
+        "skipped_rows": getattr(datamodule, "skipped_rows", {}),
         "run_dir": str(run_dir),
     }
     if trainer.is_global_zero:
@@ -428,7 +429,7 @@ def evaluate(config: RunConfig, registry: Optional[Registry] = None) -> dict[str
         metrics = _scalars(trainer.test(module, datamodule=datamodule, verbose=False))
     result = {"task": task.spec.name, "mode": "evaluate", "checkpoint": trained.source, "split": config.eval_split,
               "metrics": metrics, "score": metrics.get(f"{'val' if config.eval_split == 'validation' else 'test'}/{task.monitor}"),
-              "run_dir": str(run_dir)}
+              "skipped_rows": getattr(datamodule, "skipped_rows", {}), "run_dir": str(run_dir)}
     if trainer.is_global_zero:
         write_json_atomic(run_dir / "metrics.json", result)
     return result
@@ -451,7 +452,8 @@ def predict(config: RunConfig, registry: Optional[Registry] = None) -> dict[str,
     seconds = time.perf_counter() - started
     count = sum(1 for _ in (run_dir / "predictions.jsonl").open(encoding="utf-8")) if trainer.is_global_zero else None
     result = {"task": task.spec.name, "mode": "predict", "checkpoint": trained.source, "predictions": count,
-              "predict_seconds": round(seconds, 3), "run_dir": str(run_dir), "score": None}
+              "predict_seconds": round(seconds, 3), "skipped_rows": getattr(datamodule, "skipped_rows", {}),
+              "run_dir": str(run_dir), "score": None}
     if trainer.is_global_zero:
         write_json_atomic(run_dir / "metrics.json", result)
     return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from glmtasks.api import DataError, TaskDataModule, encode_texts, label_id, label_names
 from glmtasks_classification.config import ClassificationDataConfig
@@ -22,6 +22,21 @@ class ClassificationDataModule(TaskDataModule):
             columns["label_column"] = c.label_column
         return columns
 
+    def record_problem(self, record: dict[str, Any], labelled: bool) -> Optional[str]:
+        """Empty cells (the base), texts that are not strings, labels that are not names or integers."""
+        problem = super().record_problem(record, labelled)
+        if problem:
+            return problem
+        c = self.config
+        for key, column in self.required_columns(labelled).items():
+            if key != "label_column" and not isinstance(record[column], str):
+                return f"{column} (data.{key}) is {record[column]!r}, not text"
+        label = record.get(c.label_column)
+        if label is not None and (isinstance(label, (bool, float, list, dict))):
+            return (f"label {label!r} in {c.label_column} (data.label_column) is a {type(label).__name__}; labels must be names "
+                    "or integers (a reader turns integer labels into floats when a cell is empty: fix the empty cell)")
+        return None
+
     def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
         from glmtasks_classification.demo import generate_sentiment
 
@@ -37,7 +52,14 @@ class ClassificationDataModule(TaskDataModule):
         labelled = self.splits.get("train") or self.splits.get("validation")
         if not c.labels and not labelled:
             raise DataError("cannot tell the label set without labelled data; list the labels with data.labels=[...]")
-        return {"labels": label_names([r[c.label_column] for r in labelled or []], c.labels)}
+        values = [r[c.label_column] for r in labelled or []]
+        kinds = {type(v).__name__: v for v in values if isinstance(v, (int, str))}
+        if not c.labels and len(kinds) > 1:
+            raise DataError(
+                f"the label column {c.label_column} mixes integers ({kinds['int']!r}) and names ({kinds['str']!r}); "
+                "use one kind of label, or list the label names in data.labels=[...] (integers then index it)"
+            )
+        return {"labels": label_names(values, c.labels)}
 
     def check_records(self, split: str, records: list[dict[str, Any]]) -> None:
         labels = self.task_info["labels"]
@@ -46,7 +68,7 @@ class ClassificationDataModule(TaskDataModule):
         for row, record in enumerate(records):
             if column in record and label_id(record[column], labels, index, bool(self.config.labels)) < 0:
                 raise DataError(
-                    f"label {record[column]!r} in row {row + 1} of the {split} data is not one of the labels "
+                    f"label {record[column]} in row {row + 1} of the {split} data is not one of the labels "
                     f"[{', '.join(labels)}]; fix the data or list every label in data.labels=[...]"
                 )
 

@@ -2,7 +2,7 @@
 
 import random
 
-from glmtasks.api import DataError, TaskDataModule, encode_texts
+from glmtasks.api import TaskDataModule, as_number, encode_texts
 from glmtasks_similarity.config import SentencePairsConfig
 
 
@@ -16,11 +16,10 @@ class SentencePairs(TaskDataModule):
         columns = {"sentence1_column": c.sentence1_column, "sentence2_column": c.sentence2_column}
         return {**columns, "score_column": c.score_column} if labelled else columns
 
-    def check_records(self, split: str, records: list) -> None:
-        for row, record in enumerate(records):
-            score = record.get(self.config.score_column, 0.0)
-            if isinstance(score, bool) or not isinstance(score, (int, float)) or score != score:
-                raise DataError(f"score {score!r} in row {row + 1} of the {split} data is not a number; fix the data")
+    def record_problem(self, record: dict, labelled: bool):
+        if labelled and as_number(record.get(self.config.score_column)) is None:
+            return f"score {record.get(self.config.score_column)!r} (data.score_column) is not a number"
+        return super().record_problem(record, labelled)
 
     def demo_records(self, split: str, size: int, seed: int) -> list:
         return generate_pairs(size, seed, self.config)
@@ -30,7 +29,7 @@ class SentencePairs(TaskDataModule):
         features = encode_texts(self.tokenizer, [r[c.sentence1_column] for r in records], [r[c.sentence2_column] for r in records], c.max_length)
         for feature, record in zip(features, records):
             if c.score_column in record:
-                feature["labels"] = float(record[c.score_column])
+                feature["labels"] = as_number(record[c.score_column])
         return features
 
 

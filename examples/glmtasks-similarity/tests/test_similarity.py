@@ -31,7 +31,7 @@ def test_a_score_that_is_not_a_number_names_its_row(tmp_path):
     rows = [{"sentence1": "a", "sentence2": "b", "score": 1.0}, {"sentence1": "c", "sentence2": "d", "score": "high"}]
     train = tmp_path / "train.jsonl"
     train.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    with pytest.raises(DataError, match=r"score 'high' in row 2 of the train data is not a number"):
+    with pytest.raises(DataError, match=r"line 2 of .*train.jsonl: score 'high' \(data.score_column\) is not a number"):
         SentencePairs(SentencePairsConfig(train_file=str(train), validation_file=str(train)))
 
 
