@@ -33,3 +33,18 @@ class RunDirError(GlmtasksError):
 
 class TrainingError(GlmtasksError):
     """Training cannot go on (for example the loss became NaN or infinite); the message says what to change."""
+
+
+class RunInterrupted(GlmtasksError):
+    """Training stopped on SIGINT (Ctrl-C) or SIGTERM after saving ``last.ckpt``; ``resume=auto`` continues it.
+
+    The exit code is the shell's for the signal: 130 for SIGINT, 143 for SIGTERM.
+    """
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class WriteError(GlmtasksError):
+    """A checkpoint or the export could not be written (a full disk); what was written before is intact."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from glmtasks.config import BackboneConfig, RunConfig, build_dataclass, raise_if_errors
-from glmtasks.errors import ConfigError, DataError, RunDirError
+from glmtasks.errors import ConfigError, DataError, RunDirError, WriteError
 from glmtasks.registry import Registry, default_registry
 from glmtasks.specs import TaskSpec, resolve_factory
 
@@ -160,10 +160,14 @@ def export_head(head: Any, directory: Path, metadata: dict[str, Any], merge_adap
     tmp = directory.with_name(directory.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    save_head(head, tmp, merge_adapters)
-    write_json_atomic(tmp / METADATA, metadata)
-    os.replace(tmp, directory)
+    try:
+        tmp.mkdir(parents=True)
+        save_head(head, tmp, merge_adapters)
+        write_json_atomic(tmp / METADATA, metadata)
+        os.replace(tmp, directory)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WriteError(f"cannot write the export {directory}: {exc.strerror or exc}; nothing of it was kept (an earlier export is intact); free space and rerun with mode=export checkpoint=<run>") from exc
 
 
 def merges_adapters(backbone: BackboneConfig) -> bool:

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import lightning as L
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback, ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from glmtasks.config import RunConfig
 
@@ -151,12 +152,96 @@ def best_is_current(trainer: L.Trainer) -> bool:
     return step is not None and step == callback.validated_at_step == trainer.global_step
 
 
+class StopOnSignal(Callback):
+    """Ctrl-C (SIGINT) or SIGTERM (how schedulers such as SLURM stop jobs) ends training cleanly.
+
+    The signal only sets a flag; at the end of the current batch the run saves
+    ``checkpoints/last.ckpt`` (atomically, see :class:`AtomicCheckpointIO`) and stops with
+    :class:`glmtasks.errors.RunInterrupted`, so ``resume=auto`` continues from that very batch to
+    the metrics an uninterrupted run reaches. A second signal stops at once.
+    """
+
+    def __init__(self, checkpoint_dir: Optional[Path]):
+        self.checkpoint_dir = checkpoint_dir
+        self.received: Optional[int] = None
+        self._previous: dict[int, Any] = {}
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = signum
+        self._restore()  # a second signal takes the default action: stop now
+
+    def _restore(self) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._previous = {}
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.received is None:
+            return
+        import signal
+
+        from glmtasks.errors import RunInterrupted
+
+        name = signal.Signals(self.received).name
+        where = f"step {trainer.global_step} (epoch {trainer.current_epoch})"
+        if self.checkpoint_dir is None:
+            raise RunInterrupted(f"interrupted by {name} at {where}; checkpointing is off, so nothing was saved", 128 + self.received)
+        trainer.save_checkpoint(self.checkpoint_dir / "last.ckpt")
+        raise RunInterrupted(
+            f"interrupted by {name} at {where}; {self.checkpoint_dir / 'last.ckpt'} holds the run: continue it with the same "
+            "command and resume=auto",
+            128 + self.received,
+        )
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._restore()
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self._restore()
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes each checkpoint to a temporary file and renames it over the old one.
+
+    A run killed, or a disk that fills, while a checkpoint is written never leaves a
+    truncated ``last.ckpt`` or ``best-*.ckpt``: the previous file stays intact, and a failed
+    write stops the run with :class:`glmtasks.errors.WriteError` in one line.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Optional[Any] = None) -> None:
+        import os
+
+        from glmtasks.errors import WriteError
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        try:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            kept = "the previous checkpoint is intact" if target.exists() else "no earlier checkpoint existed"
+            raise WriteError(f"cannot write checkpoint {target}: {exc.strerror or exc}; {kept}; free space and continue with resume=auto") from exc
+
+
 def build_callbacks(config: RunConfig, run_dir: Path, monitor: str, mode: str) -> list[Callback]:
     """Checkpointing, early stopping, learning-rate monitor and progress bar from ``callbacks``."""
     from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, TQDMProgressBar
 
-    callbacks: list[Callback] = [FiniteLossCheck()]
     c = config.callbacks
+    callbacks: list[Callback] = [FiniteLossCheck(), StopOnSignal(run_dir / "checkpoints" if c.checkpoint.enabled else None)]
     if c.checkpoint.enabled:
         callbacks.append(
             BestCheckpoint(
@@ -213,6 +298,10 @@ def build_trainer(config: RunConfig, run_dir: Path, monitor: str, mode: str, ext
 
     kwargs = lightning_trainer_kwargs(config.trainer)
     kwargs.setdefault("use_distributed_sampler", False)
+    strategy = kwargs.get("strategy")
+    sharded = any(name in (strategy if isinstance(strategy, str) else type(strategy).__name__).lower() for name in ("fsdp", "deepspeed"))
+    if not sharded:  # FSDP and DeepSpeed write sharded checkpoints through their own IO
+        kwargs.setdefault("plugins", [AtomicCheckpointIO()])
     return L.Trainer(
         default_root_dir=str(run_dir),
         callbacks=build_callbacks(config, run_dir, monitor, mode) + list(extra_callbacks),
