@@ -34,7 +34,10 @@ class NERDataConfig(DataConfig):
     tags_field: str = "tags"
     """jsonl field holding the list of tags."""
     tag_scheme: str = "iob2"
-    """Scheme of the tags in the files: ``iob1``, ``iob2`` or ``bioes`` (predictions are written in it too)."""
+    """Scheme of the tags in the files: ``iob1``, ``iob2`` or ``bioes`` (predictions are written in it too).
+
+    An ``I-`` tag that begins an entity (IOB1-style data read as ``iob2``) is read as IOB1 reads
+    it, with a warning; any tag outside the scheme is an error naming its line."""
     label_scheme: str = "iob2"
     """Scheme the model learns to predict: ``iob1``, ``iob2`` or ``bioes``."""
     entity_types: Optional[list] = None

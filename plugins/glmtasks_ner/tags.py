@@ -53,6 +53,23 @@ def invalid_tag(tags: Sequence[str], scheme: str) -> Optional[str]:
     return None
 
 
+def stray_inside(tags: Sequence[str], scheme: str) -> Optional[int]:
+    """Position of the first ``I-X`` (or BIOES ``E-X``) that does not continue an open ``X`` entity,
+    which ``scheme`` does not allow (IOB2 after ``O``: IOB1-style data), else None.
+
+    Such a tag is decoded leniently (it begins an entity); IOB1 allows it, so IOB1 tags give None.
+    """
+    if scheme == "iob1":
+        return None
+    current: Optional[str] = None
+    for i, tag in enumerate(tags):
+        prefix, entity_type = parse_tag(tag)
+        if prefix in ("I", "E") and entity_type != current:
+            return i
+        current = None if prefix == "O" or (scheme == "bioes" and prefix in ("E", "S")) else entity_type
+    return None
+
+
 def tags_to_spans(tags: Sequence[str], scheme: str) -> list[Span]:
     """Entity spans of a tag sequence, decoded leniently (see the module docstring)."""
     spans: list[Span] = []
