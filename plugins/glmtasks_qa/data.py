@@ -10,6 +10,18 @@ Records: one per question, in the schema of the hub's ``squad`` dataset, ``{"id"
 no paragraph in both (``data.validation_size`` would hold out questions, whose paragraphs
 then appear in both splits).
 
+Reading is strict about structure and lenient where the SQuAD tooling is: UTF-8 (with or
+without a byte-order mark), UTF-16 and UTF-32 files are read; an ``answer_start`` that misses
+its text by a few characters is moved to the text (counted in a warning); unanswerable
+questions (SQuAD 2.0) have ``"answers": []``, or ``"is_impossible": true`` with no or empty
+answers; ``data`` may also hold flat records in the hub's schema (the JSON layout of Hugging
+Face's ``run_qa`` example). Anything else that does not fit (non-UTF-8 bytes, truncated JSON,
+a paragraph without a context string, a duplicated question id...) stops with one line naming
+the file, the article, paragraph and question, and the fix. A question with an empty text or
+context, or whose answers are none of them in its context, is an invalid row: an error, or
+dropped and counted with ``data.invalid_rows=skip`` (training it on the "no answer" position
+would teach the model that an answerable question has none).
+
 Windowing: each question is encoded as ``question + context`` pairs by the backbone's fast
 tokenizer, the context cut into windows of at most ``max_length`` tokens that overlap by
 ``doc_stride`` tokens. Each window keeps the character offsets of its context tokens, so a
@@ -31,6 +43,7 @@ import gzip
 import json
 import logging
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
@@ -52,8 +65,15 @@ QUESTIONS_PER_DEMO_ARTICLE = 9
 
 
 def read_squad_file(path: str | Path, key: str) -> dict[str, Any]:
-    """Parse a SQuAD-format JSON file (plain, gzip, or the single ``.json`` inside a zip)."""
+    """Parse a SQuAD-format JSON file (plain, gzip, or the single ``.json`` inside a zip).
+
+    UTF-8 (with or without a byte-order mark), UTF-16 and UTF-32 text are read; anything
+    unreadable (non-UTF-8 bytes, a damaged archive, malformed or truncated JSON, a top level
+    that is not ``{"data": [...]}``) is a one-line :class:`DataError` naming the file, where
+    in it, and the fix.
+    """
     file = Path(path)
+    where = f"{file} (data.{key})"
     if not file.is_file():
         raise DataError(f"data file not found: {file} (data.{key}); fix the path with data.{key}=<file>")
     try:
@@ -61,19 +81,47 @@ def read_squad_file(path: str | Path, key: str) -> dict[str, Any]:
             with zipfile.ZipFile(file) as archive:
                 members = [m for m in archive.namelist() if m.endswith(".json") and not m.startswith("__MACOSX")]
                 if len(members) != 1:
-                    raise DataError(f"{file} (data.{key}) must hold exactly one .json file, found {members or 'none'}")
-                text = archive.read(members[0]).decode("utf-8")
+                    raise DataError(f"{where} must hold exactly one .json file, found {members or 'none'}; put one SQuAD-format JSON file in the zip")
+                data = archive.read(members[0])
         elif file.suffix == ".gz":
-            text = gzip.decompress(file.read_bytes()).decode("utf-8")
+            data = gzip.decompress(file.read_bytes())
         else:
-            text = file.read_text(encoding="utf-8")
+            data = file.read_bytes()
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
+        kind = {".zip": "zip archive", ".gz": "gzip file"}.get(file.suffix, "file")
+        raise DataError(f"cannot read {where}: {_one_line(exc)}; give a complete, readable {kind}") from exc
+    if not data.strip():
+        raise DataError(f"{where} is empty; give a SQuAD-format JSON file ({{\"data\": [articles]}})")
+    encoding = json.detect_encoding(data)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise DataError(
+            f"{where} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} column {column} ({exc.reason}); "
+            "save the file as UTF-8"
+        ) from exc
+    text = text.lstrip("\ufeff")
+    try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"malformed JSON in {file} (data.{key}) at line {exc.lineno} column {exc.colno}: {exc.msg}; fix the file") from exc
-    except (OSError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
-        raise DataError(f"cannot read {file} (data.{key}): {exc}") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        raise DataError(f"{file} (data.{key}) is not SQuAD-format JSON: expected an object with a 'data' list of articles")
+        hint = ""
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            hint = " (the file ends before the JSON does: is it truncated?)"
+        elif exc.msg == "Extra data":
+            hint = " (more than one JSON value: JSON lines? task=qa reads one SQuAD-format JSON object)"
+        raise DataError(f"malformed JSON in {where} at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}; fix the file") from exc
+    except RecursionError as exc:
+        raise DataError(f"malformed JSON in {where}: values nested too deeply; fix the file") from exc
+    if not isinstance(payload, dict) or "data" not in payload:
+        found = f"an object with keys {sorted(payload)[:5]}" if isinstance(payload, dict) else _kind(payload)
+        raise DataError(
+            f"{where} is not SQuAD-format JSON: expected an object with a 'data' list of articles, found {found}; "
+            "write it as {\"data\": [{\"title\", \"paragraphs\": [{\"context\", \"qas\"}]}]}"
+        )
+    if not isinstance(payload["data"], list):
+        raise DataError(f"'data' of {where} is {_kind(payload['data'])}, not a list of articles; write it as \"data\": [{{\"title\", \"paragraphs\"}}, ...]")
     return payload
 
 
@@ -91,68 +139,196 @@ def parse_article_slice(spec: Optional[str], key: str) -> slice:
     return slice(start, stop)
 
 
-def flatten_questions(payload: dict[str, Any], articles: slice, where: str, require_answers: bool = True) -> list[dict[str, Any]]:
+def flatten_questions(
+    payload: dict[str, Any], articles: slice, where: str, require_answers: bool = True, origins: Optional[dict[int, str]] = None
+) -> list[dict[str, Any]]:
     """Every question of the selected articles as a record, in file order.
 
     Each answer's ``answer_start`` is located in the context (:func:`locate_answer`; -1 when
-    the text is not there). ``require_answers=False`` (prediction inputs) accepts questions
-    without ``answers``.
+    the text is not there); answers whose ``answer_start`` missed their text by a few
+    characters are read at the text and counted in a warning. ``require_answers=False``
+    (prediction inputs) accepts questions without ``answers``. Unanswerable questions (SQuAD
+    2.0) have ``"answers": []``, or ``"is_impossible": true`` with no or empty answers.
+    Besides nested SQuAD articles, ``data`` may hold flat records in the hub's squad schema
+    (the JSON layout of the Hugging Face ``run_qa`` example).
+
+    A file that does not fit the schema (a paragraph without a context string, a question
+    without text or answers, a duplicated question id...) is a :class:`DataError` naming the
+    article, paragraph and question. ``origins``, when given, receives the location of each
+    record (by ``id(record)``), for the messages of :meth:`QADataModule.record_problem`.
     """
-    records: list[dict[str, Any]] = []
-    selected = list(enumerate(payload["data"]))[articles]
+    data = payload["data"]
+    if not data:
+        raise DataError(f"{where} has no articles: its 'data' list is empty; give a file with questions")
+    selected = list(enumerate(data))[articles]
     if not selected:
-        raise DataError(f"no articles selected from {where}; it has {len(payload['data'])} articles, check the article slice")
+        raise DataError(f"no articles selected from {where}; it has {len(data)} articles, check the article slice (data.*_articles)")
+    records: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    shifts: list[int] = []
     for a, article in selected:
-        title = str(article.get("title", a)) if isinstance(article, dict) else str(a)
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(article, dict):
+            raise DataError(f"article {a} of {where} is {_kind(article)}, not an object with 'title' and 'paragraphs'; fix the file")
+        title = str(article.get("title", a))
+        paragraphs = article.get("paragraphs")
+        flat = paragraphs is None and "context" in article and "question" in article
+        if flat:
+            paragraphs = [{"context": article["context"], "qas": [_nested_answers(article, f"record {a} of {where}")]}]
         if not isinstance(paragraphs, list):
-            raise DataError(f"article {a} of {where} has no 'paragraphs' list; the file is not SQuAD format")
+            raise DataError(
+                f"article {a} of {where} has no 'paragraphs' list; the file is not SQuAD format: "
+                "each article needs \"paragraphs\": [{\"context\", \"qas\"}]"
+            )
         for p, paragraph in enumerate(paragraphs):
-            if not isinstance(paragraph.get("context"), str) or not isinstance(paragraph.get("qas"), list):
-                raise DataError(f"paragraph {p} of article {a} in {where} needs a 'context' string and a 'qas' list")
-            context = paragraph["context"]
-            for q, qa in enumerate(paragraph["qas"]):
-                if not require_answers and isinstance(qa, dict):
-                    qa = {"answers": [], **qa}
-                if not isinstance(qa, dict) or not isinstance(qa.get("question"), str) or not isinstance(qa.get("answers"), list):
-                    raise DataError(f"question {q} of paragraph {p}, article {a} in {where} needs 'question' and 'answers'")
+            at = f"record {a} of {where}" if flat else f"paragraph {p} of article {a} in {where}"
+            if not isinstance(paragraph, dict):
+                raise DataError(f"{at} is {_kind(paragraph)}; it needs a 'context' string and a 'qas' list")
+            context, qas = paragraph.get("context"), paragraph.get("qas")
+            if flat and not isinstance(context, str):
+                raise DataError(f"{at} needs a 'context' string, but it is {_kind(context)}; fix the record")
+            if not isinstance(context, str) or not isinstance(qas, list):
+                found = f"its context is {_kind(context)}" if not isinstance(context, str) else f"its qas is {_kind(qas)}"
+                raise DataError(f"{at} needs a 'context' string and a 'qas' list, but {found}; fix the paragraph")
+            for q, qa in enumerate(qas):
+                position = f"record {a} of 'data'" if flat else f"article {a}, paragraph {p}, question {q}"
+                if not isinstance(qa, dict):
+                    raise DataError(f"question {q} of paragraph {p}, article {a} in {where} is {_kind(qa)}; it needs 'id', 'question' and 'answers'")
+                qid = qa.get("id")
+                qid = f"{a}-{p}-{q}" if qid is None or str(qid).strip() == "" else str(qid)
+                loc = f"question {_show(qid)} ({position}) of {where}"
+                if qid in seen:
+                    raise DataError(f"question id {_show(qid)} appears twice in {where}: {seen[qid]} and {position}; give every question its own id")
+                seen[qid] = position
+                if not isinstance(qa.get("question"), str):
+                    raise DataError(f"{loc} needs a 'question' string, but it is {_kind(qa.get('question'))}; give the question's text")
+                impossible = qa.get("is_impossible") is True
+                answers = qa.get("answers")
+                if answers is None and (impossible or not require_answers):
+                    answers = []
+                if not isinstance(answers, list):
+                    raise DataError(
+                        f"{loc} needs an 'answers' list, but it is {_kind(answers)}; give [{{\"text\", \"answer_start\"}}] "
+                        "(or [] with \"is_impossible\": true when it has no answer; questions to answer go in data.predict_file)"
+                    )
                 texts, starts = [], []
-                for answer in qa["answers"]:
-                    if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
-                        raise DataError(f"an answer of question {qa.get('id', q)} in {where} has no 'text'")
+                for n, answer in enumerate(answers):
+                    if not isinstance(answer, dict):
+                        raise DataError(f"answer {n} of {loc} is {_kind(answer)}, not an object {{\"text\", \"answer_start\"}}; fix the answer")
+                    if not isinstance(answer.get("text"), str):
+                        raise DataError(f"answer {n} of {loc} needs a 'text' string, but it is {_kind(answer.get('text'))}; fix the answer")
+                    if not answer["text"].strip():
+                        if impossible:
+                            continue  # SQuAD 2.0 variants spell "no answer" as {"text": "", "answer_start": -1}
+                        raise DataError(
+                            f"answer {n} of {loc} has empty text; give the answer's text, or mark the question unanswerable "
+                            "with \"is_impossible\": true and \"answers\": []"
+                        )
+                    given = _as_start(answer.get("answer_start"))
+                    if given is not None and given < 0:
+                        given = None  # -1 means "unknown" in SQuAD 2.0 variants; never a position from the end
+                    start = locate_answer(context, answer["text"], given)
+                    if start >= 0 and given is not None and start != given:
+                        shifts.append(abs(start - given))
                     texts.append(answer["text"])
-                    starts.append(locate_answer(context, answer["text"], answer.get("answer_start")))
-                records.append({
-                    "id": str(qa.get("id", f"{a}-{p}-{q}")), "title": title, "context": context, "question": qa["question"],
+                    starts.append(start)
+                if impossible and texts:
+                    raise DataError(f"{loc} is marked \"is_impossible\": true but has answers; remove its answers or set \"is_impossible\": false")
+                record = {
+                    "id": qid, "title": title, "context": context, "question": qa["question"],
                     "answers": {"text": texts, "answer_start": starts},
-                })
+                }
+                records.append(record)
+                if origins is not None:
+                    origins[id(record)] = position
     if not records:
-        raise DataError(f"{where} has no questions in the selected articles")
+        raise DataError(f"{where} has no questions in the selected articles; give paragraphs with 'qas'")
+    if shifts:
+        log.warning(
+            "%d answers of %s do not start at their answer_start; read where their text is (at most %d character%s away)",
+            len(shifts), where, max(shifts), "" if max(shifts) == 1 else "s",
+        )
     return records
+
+
+def _nested_answers(record: dict[str, Any], where: str) -> dict[str, Any]:
+    """A flat record (the hub's squad schema) as a SQuAD question: ``answers`` as a list of ``{"text", "answer_start"}``."""
+    answers = record.get("answers")
+    if isinstance(answers, dict):
+        texts, starts = answers.get("text"), answers.get("answer_start", [])
+        if not isinstance(texts, list) or not isinstance(starts, list) or (starts and len(starts) != len(texts)):
+            raise DataError(f"{where} has 'answers' that are not {{\"text\": [...], \"answer_start\": [...]}} lists of one length; fix the record")
+        answers = [{"text": t, "answer_start": s} for t, s in zip(texts, starts or [None] * len(texts))]
+    return {**record, "answers": answers} if answers is not None else dict(record)
+
+
+def _as_start(value: Any) -> Optional[int]:
+    """An ``answer_start`` as an int (``12``, ``12.0``, ``"12"``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for messages ("a string", "null", "missing"...)."""
+    if value is None:
+        return "null or missing"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, str):
+        return "an empty string" if not value.strip() else "a string"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``value`` quoted on one line, cut to ``limit`` characters (ids and texts in messages)."""
+    text = repr(str(value))
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def _one_line(exc: BaseException) -> str:
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def locate_answer(context: str, text: str, start: Any) -> int:
     """Character start of ``text`` in ``context``: ``start`` if it matches, else the nearest occurrence, else -1."""
-    if isinstance(start, int) and context[start : start + len(text)] == text:
+    start = _as_start(start)
+    if not text:
+        return -1
+    if start is not None and start >= 0 and context[start : start + len(text)] == text:
         return start
     found, hits = context.find(text), []
-    while found >= 0 and text:
+    while found >= 0:
         hits.append(found)
         found = context.find(text, found + 1)
     if not hits:
         return -1
-    anchor = start if isinstance(start, int) else 0
+    anchor = start if start is not None else 0
     return min(hits, key=lambda h: abs(h - anchor))
 
 
 def first_answer_chars(record: dict[str, Any]) -> tuple[int, int]:
-    """``[start, end)`` characters of the record's first answer in its context; ``(-1, -1)`` when it has none or it is not found."""
+    """``[start, end)`` characters of the record's first answer found in its context; ``(-1, -1)`` when none is."""
     answers = record.get("answers") or {}
     texts, starts = answers.get("text") or [], answers.get("answer_start") or []
-    if not texts:
-        return -1, -1
-    start = locate_answer(record["context"], texts[0], starts[0] if starts else None)
-    return (start, start + len(texts[0])) if start >= 0 else (-1, -1)
+    for n, text in enumerate(texts):
+        if isinstance(text, str) and text.strip():
+            start = locate_answer(record["context"], text, starts[n] if n < len(starts) else None)
+            if start >= 0:
+                return start, start + len(text)
+    return -1, -1
 
 
 # ---------------------------------------------------------------------------------------
@@ -321,13 +497,37 @@ class QADataModule(TaskDataModule):
 
     def __init__(self, config: QADataConfig):
         _check_config(config)
+        self.origins: dict[int, str] = {}
+        """``id(record)`` -> where in its file a record is ("article 3, paragraph 0, question 2"), for messages."""
         super().__init__(config)
 
     def read_file(self, path: str, key: str, labelled: bool) -> list[dict[str, Any]]:
         """The questions of a SQuAD-format JSON file, restricted to ``data.<split>_articles``."""
         slice_key = key.replace("_file", "_articles")
         articles = parse_article_slice(getattr(self.config, slice_key, None), slice_key)
-        return flatten_questions(read_squad_file(path, key), articles, f"{path} (data.{key})", require_answers=labelled)
+        return flatten_questions(read_squad_file(path, key), articles, f"{path} (data.{key})", require_answers=labelled, origins=self.origins)
+
+    def record_problem(self, record: dict[str, Any], labelled: bool) -> Optional[str]:
+        """An empty question or context, or (``labelled``) answers none of which is in the context.
+
+        A training question whose answer is not in its context cannot be labelled with a span;
+        training it on the "no answer" position would teach the model that an answerable
+        question has no answer, so it is an error by default (``data.invalid_rows=skip``
+        drops it instead). A question with ``answers: []`` is unanswerable and fine.
+        """
+        answers = record.get("answers")
+        if not (isinstance(record.get("context"), str) and isinstance(record.get("question"), str) and isinstance(answers, dict)):
+            return None  # the schema is check_records' (one message for every source)
+        origin = self.origins.get(id(record))
+        where = f"question {_show(record.get('id'))}" + (f" ({origin})" if origin else "")
+        if not record["question"].strip():
+            return f"{where} has an empty question text"
+        if not record["context"].strip():
+            return f"{where} has an empty context"
+        texts = [t for t in answers.get("text") or [] if isinstance(t, str) and t.strip()]
+        if labelled and texts and first_answer_chars(record)[0] < 0:
+            return f"{where} has no answer found in its context (answer text {_show(texts[0])})"
+        return None
 
     def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
         """The first ``size`` questions of generated biography articles (``data.language``)."""
@@ -345,7 +545,7 @@ class QADataModule(TaskDataModule):
         super().adopt_task_info({"language": self.config.language, **task_info})
 
     def check_records(self, split: str, records: list[dict[str, Any]]) -> None:
-        """Every record needs ``context`` and ``question`` strings; unlocated training answers are logged."""
+        """Every record needs ``context`` and ``question`` strings and ``answers`` in the hub's squad schema."""
         for row, record in enumerate(records):
             answers = record.get("answers") or {}
             if not (isinstance(record.get("context"), str) and isinstance(record.get("question"), str) and isinstance(answers, dict)):
@@ -353,10 +553,6 @@ class QADataModule(TaskDataModule):
                     f"question {row + 1} of the {split} data needs a 'context' and a 'question' string and "
                     "'answers' as {'text': [...], 'answer_start': [...]} (the hub's squad schema)"
                 )
-        if split == "train":
-            unlocated = sum(1 for r in records if (r.get("answers") or {}).get("text") and first_answer_chars(r)[0] < 0)
-            if unlocated:
-                log.warning("%d training answers are not found in their context; those questions train on the no-answer position", unlocated)
 
     def training_texts(self) -> Iterator[str]:
         """Training contexts (each once) and questions, CJK characters spaced (see :func:`spaced_cjk`)."""
