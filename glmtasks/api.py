@@ -41,6 +41,8 @@ _EXPORTS: dict[str, str] = {
     "read_records": "glmtasks.data",
     "encode_texts": "glmtasks.data",
     "read_table": "glmtasks.data",
+    "read_text": "glmtasks.data",
+    "root_cause": "glmtasks.data",
     "infer_format": "glmtasks.data",
     "require_columns": "glmtasks.data",
     "PadCollator": "glmtasks.data",

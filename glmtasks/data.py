@@ -38,6 +38,59 @@ def infer_format(path: Path, declared: Optional[str]) -> str:
     return FORMATS[suffix]
 
 
+def root_cause(exc: BaseException) -> str:
+    """The first line of the innermost cause of ``exc`` (``datasets`` wraps the parser's own message)."""
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    for error in reversed(seen):
+        if str(error).strip():
+            return f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+    return type(seen[-1]).__name__
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_text(path: str | Path, key: str, what: str = "") -> str:
+    """The text of a plain (``.gz``: gzipped) UTF-8 file, newlines as ``\\n``; a one-line error otherwise.
+
+    Refused with the fix named: a corrupt gzip file, a gzipped file without ``.gz``, a binary
+    file (NUL bytes), bytes that are not UTF-8 (the line is named). A byte-order mark is dropped;
+    ``\\r\\n`` and ``\\r`` line ends become ``\\n``. ``what`` says more about the file in messages.
+    """
+    import gzip
+    import zlib
+
+    file = Path(path)
+    where = f"{file} (data.{key}{what})"
+    if not file.is_file():
+        raise DataError(f"data file not found: {where}; fix the path with data.{key}=<file>")
+    try:
+        if file.suffix == ".gz":
+            with gzip.open(file, "rb") as handle:
+                data = handle.read()
+        else:
+            data = file.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"cannot read {where}: {type(exc).__name__}: {exc}; give an intact {'gzip ' if file.suffix == '.gz' else ''}file") from exc
+    if file.suffix != ".gz" and data.startswith(GZIP_MAGIC):
+        raise DataError(f"{where} is gzip-compressed; name it {file.name}.gz (or decompress it)")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise DataError(f"{where} is a binary file, not text (a NUL byte on line {line}); give a UTF-8 text file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"line {line} of {where} is not UTF-8 (byte 0x{data[exc.start]:02x}); convert the file to UTF-8 "
+            f"(e.g. iconv -f latin1 -t utf-8)"
+        ) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def read_table(path: str | Path, key: str, declared_format: Optional[str] = None):
     """Read a csv/tsv/json(l)/parquet/text file into a ``datasets.Dataset``.
 

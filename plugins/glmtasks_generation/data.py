@@ -6,19 +6,20 @@ with ``data.column_names``, dotted columns for nested fields) and hub datasets i
 the base :class:`glmtasks.api.TaskDataModule` owns splits, the held-out validation, subsampling,
 tokenizing once and batching. A task extends it with its demo set (:meth:`demo_records`) and,
 if it has one, a reader of its own (translation's line-aligned ``{lang}`` files).
+
+A table row with an empty source, no reference or a cell that is not text is named by
+:meth:`TextPairDataModule.record_problem`: the run stops on it with the file, the row and the
+fix, or skips it with ``data.invalid_rows=skip``. Text files must be UTF-8 (:func:`read_text`).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from glmtasks.api import ConfigError, DataError, TaskDataModule, infer_format, read_table, require_columns
+from glmtasks.api import ConfigError, DataError, TaskDataModule, infer_format, read_table, read_text, require_columns, root_cause
 from glmtasks_generation.config import TextPairDataConfig
-
-log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------
@@ -33,35 +34,47 @@ def field_value(row: Mapping[str, Any], column: str) -> Any:
     return value
 
 
-def as_texts(value: Any) -> list[str]:
-    """A cell as a list of stripped, non-empty strings (a string, or a list of strings)."""
-    if value is None:
-        return []
-    items = value if isinstance(value, (list, tuple)) else [value]
-    return [str(item).strip() for item in items if item is not None and str(item).strip()]
+def _is_text(item: Any) -> bool:
+    """A string, or a number (a jsonl ``4``), that can stand for text."""
+    return isinstance(item, str) or (isinstance(item, (int, float)) and not isinstance(item, bool))
+
+
+def as_texts(value: Any) -> Any:
+    """A cell as a list of stripped, non-empty strings (from a string, a number or a list of them).
+
+    None, NaN and blank strings give no text; a cell that is not text (a mapping, a nested list,
+    a boolean) is returned as it is, for :meth:`TextPairDataModule.record_problem` to name.
+    """
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not all(item is None or _is_text(item) for item in items):
+        return value
+    return [str(item).strip() for item in items if item is not None and item == item and str(item).strip()]  # item == item: not NaN
 
 
 def pair_records(
     rows: Iterable[Mapping[str, Any]], source_column: str, target_column: Optional[str], source_join: str, labelled: bool, where: str
 ) -> list[dict[str, Any]]:
-    """Records of table rows: list-valued sources joined with ``source_join``, list-valued targets
-    as several references (``target_column`` None: no references).
+    """One record per table row: list-valued sources joined with ``source_join``, list-valued
+    targets as several references (``target_column`` None: no references).
 
-    Rows with an empty source or (if ``labelled``) no reference are skipped and counted in the log.
+    Rows are not dropped here, so record ``i`` is row ``i`` of the file: a row with an empty source
+    or (if ``labelled``) no reference, or a cell that is not text, is named by
+    :meth:`TextPairDataModule.record_problem`, then stops the run or is skipped (``data.invalid_rows``).
+    ``labelled`` and ``where`` are kept for callers of the earlier signature.
     """
-    records, skipped = [], 0
+    records = []
     for row in rows:
-        source = source_join.join(as_texts(field_value(row, source_column)))
+        source = as_texts(field_value(row, source_column))
         references = as_texts(field_value(row, target_column)) if target_column else []
-        if not source or (labelled and not references):
-            skipped += 1
-            continue
+        if is_texts(source):
+            source = source_join.join(source)
         records.append({"source": source, "references": references})
-    if skipped:
-        log.warning("skipped %d rows of %s with an empty source or reference", skipped, where)
-    if not records:
-        raise DataError(f"no row of {where} has both a source ({source_column}) and a target ({target_column}); check data.source_column and data.target_column")
     return records
+
+
+def is_texts(value: Any) -> bool:
+    """Whether ``value`` is a list of strings (what :func:`as_texts` gives for a cell of text)."""
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def read_pair_table(
@@ -71,17 +84,27 @@ def read_pair_table(
 
     Without ``labelled`` (inputs to predict), the target column may be absent.
     """
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        raise DataError(f"data file {path} (data.{key}) is empty; give a file with examples")
     dataset = read_headerless(path, key, config) if config.column_names else read_table(path, key, config.format)
     columns = {"source_column": source_column.split(".")[0]}
     if labelled or target_column.split(".")[0] in dataset.column_names:
         columns["target_column"] = target_column.split(".")[0]
-    require_columns(dataset, columns, path)
+    require_columns(dataset, columns, f"{path} (data.{key})")
     target = target_column if "target_column" in columns else None
     return pair_records(dataset.to_list(), source_column, target, config.source_join, labelled, f"{path} (data.{key})")
 
 
 def read_headerless(path: str, key: str, config: TextPairDataConfig):
-    """A csv/tsv file without a header row, its columns named by ``data.column_names``."""
+    """A csv/tsv file without a header row, its columns named by ``data.column_names``, every cell read as text.
+
+    The first row must have as many fields as there are names (with more, pandas would silently
+    take the first field as an index and shift every column); a later row with more fields is a
+    parse error naming its line, one with fewer has empty cells (named by ``record_problem``).
+    """
+    import csv
+    import io
+
     import datasets
 
     file = Path(path)
@@ -90,13 +113,40 @@ def read_headerless(path: str, key: str, config: TextPairDataConfig):
     fmt = infer_format(file, config.format)
     if fmt not in ("csv", "tsv"):
         raise ConfigError(f"data.column_names is for csv/tsv files without a header, but {file} is {fmt}; remove data.column_names")
-    kwargs: dict[str, Any] = {"sep": "\t", "quoting": 3} if fmt == "tsv" else {}
     names = [str(name) for name in config.column_names]
+    if len(set(names)) != len(names) or not all(name.strip() for name in names):
+        raise ConfigError(f"data.column_names={names} must name every column once, each with a non-empty name")
+    text = read_text(file, key)  # a one-line error naming the line of a byte that is not UTF-8
+    first = text.split("\n", 1)[0].split("\t") if fmt == "tsv" else next(csv.reader(io.StringIO(text)), [])
+    if not any(field.strip() for field in first):
+        raise DataError(f"data file {file} (data.{key}) has no rows, or its first line is empty; give a file with examples")
+    if len(first) != len(names):
+        raise DataError(
+            f"line 1 of {file} (data.{key}) has {len(first)} fields but data.column_names names {len(names)} ({', '.join(names)}); "
+            "name every column of the file in data.column_names"
+        )
+    kwargs: dict[str, Any] = {"sep": "\t", "quoting": 3} if fmt == "tsv" else {}
+    features = datasets.Features({name: datasets.Value("string") for name in names})
     try:
-        return datasets.load_dataset("csv", data_files=str(file), split="train", column_names=names, header=None, **kwargs)
+        return datasets.load_dataset(
+            "csv", data_files=str(file), split="train", column_names=names, header=None, keep_default_na=False,
+            encoding="utf-8-sig", features=features, **kwargs,
+        )
     except Exception as exc:  # noqa: BLE001 - parser errors of every kind mean a malformed file
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"cannot read {file} as {fmt} with columns {names} (data.{key}): {first}") from exc
+        raise DataError(f"cannot read {file} as {fmt} with columns {names} (data.{key}): {root_cause(exc)}; fix that line") from exc
+
+
+def _shown(value: Any) -> str:
+    """``value`` for a message: its type and the start of its repr."""
+    text = repr(value)
+    return f"a {type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def _nested_hint(value: Any, column: str, key: str) -> str:
+    """For a mapping cell: how to name one of its fields."""
+    if isinstance(value, Mapping) and value:
+        return f"; name one of its fields with a dotted column, e.g. data.{key}={column}.{next(iter(value))}"
+    return ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -192,6 +242,21 @@ class TextPairDataModule(TaskDataModule):
         """Hub rows as source/references records (dotted columns read nested fields)."""
         source, target = self.columns()
         return pair_records(rows, source, target, self.config.source_join, True, where)
+
+    def record_problem(self, record: dict[str, Any], labelled: bool) -> Optional[str]:
+        """An empty source, no reference (when ``labelled``), or a cell that is not text (a mapping, a nested list)."""
+        source_column, target_column = self.columns()
+        source, references = record.get("source"), record.get("references")
+        if not isinstance(source, str):
+            return f"{source_column} (data.source_column) is {_shown(source)}, not text{_nested_hint(source, source_column, 'source_column')}"
+        if not source.strip():
+            return f"empty {source_column} (data.source_column)"
+        if not is_texts(references):
+            return (f"{target_column} (data.target_column) is {_shown(references)}, not text or a list of texts"
+                    f"{_nested_hint(references, target_column, 'target_column')}")
+        if labelled and not references:
+            return f"empty {target_column} (data.target_column)"
+        return None
 
     def build_task_info(self) -> dict[str, Any]:
         """The prompt template (reused when a trained model evaluates or predicts) and scoring settings."""

@@ -1,7 +1,9 @@
 """Pre-training data: plain text and jsonl documents packed into fixed-length blocks, masked per batch.
 
-Reading: a plain text file is cut into documents at blank lines (``data.document_split``);
-a jsonl/json/csv/parquet file gives one document per row (``data.text_column``). A record of
+Reading: a plain UTF-8 text file (``.gz``: gzipped) is cut into documents at blank lines
+(``data.document_split``); a jsonl/json/csv/parquet file gives one document per row
+(``data.text_column``; rows without text are skipped and logged). An empty, binary or
+non-UTF-8 file is a one-line error naming the file, the line and the fix. A record of
 the base datamodule is one document, ``{"text": ..., "source": <file>}``.
 Packing (:func:`pack_blocks`, in :meth:`PretrainDataModule.encode_split`): the documents of
 one file are tokenized without special tokens, each followed by ``eos``, concatenated, and cut
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import random
 import re
 from collections import defaultdict
@@ -29,9 +32,11 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule, read_table, require_columns
+from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule, read_table, read_text, require_columns
 from glmtasks_pretrain.config import PretrainDataConfig
 from glmtasks_pretrain.masking import blank_infilling_sample, causal_lm_sample
+
+log = logging.getLogger(__name__)
 
 OBJECTIVES = ("blank_infilling", "causal_lm")
 TABLE_SUFFIXES = {".json", ".jsonl", ".csv", ".tsv", ".parquet"}
@@ -55,26 +60,45 @@ def split_documents(text: str, how: str) -> list[str]:
 
 
 def read_documents(path: str, key: str, config: PretrainDataConfig) -> list[str]:
-    """The documents of one file: a plain text file split by ``document_split``, or a table's text column."""
+    """The documents of one file: a plain text file split by ``document_split``, or a table's text column.
+
+    A plain text file must be UTF-8 (``.gz``: gzipped); a binary, non-UTF-8 or corrupt gzip
+    file is a one-line error naming the line or the fix. Table rows with an empty or missing
+    text are skipped and logged; a text that is not a string (a list, a mapping) is an error
+    naming the row.
+    """
     file = Path(path)
+    fix = f"data.{key}={'[<file>, ...]' if key.endswith('files') else '<file>'}"
     if not file.is_file():
-        raise DataError(f"data file not found: {file} (data.{key}); fix the path with data.{key}={'[<file>, ...]' if key.endswith('files') else '<file>'}")
+        raise DataError(f"data file not found: {file} (data.{key}); fix the path with {fix}")
     suffixes = [s for s in file.suffixes if s != ".gz"]
     fmt = config.format or ("table" if suffixes and suffixes[-1] in TABLE_SUFFIXES else "text")
     if fmt == "text":
-        if file.suffix == ".gz":
-            import gzip
-
-            text = gzip.open(file, "rt", encoding="utf-8").read()
-        else:
-            text = file.read_text(encoding="utf-8")
-        documents = split_documents(text, config.document_split)
+        documents = split_documents(read_text(file, key), config.document_split)
+        blank = "it is empty or holds only blank lines"
     else:
+        if file.stat().st_size == 0:
+            raise DataError(f"data file {file} (data.{key}) holds no text (it is empty); give it text or remove it from data.{key}")
         table = read_table(file, key, None if fmt == "table" else fmt)
-        require_columns(table, {"text_column": config.text_column}, str(file))
-        documents = [str(t) for t in table[config.text_column] if t is not None and str(t).strip()]
+        require_columns(table, {"text_column": config.text_column}, f"{file} (data.{key})")
+        documents, skipped = [], []
+        for row, value in enumerate(table[config.text_column], start=1):
+            if value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip()):
+                skipped.append(row)
+            elif not isinstance(value, str):
+                shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "..."
+                raise DataError(
+                    f"row {row} of {file} (data.{key}): {config.text_column} (data.text_column) is a {type(value).__name__} {shown}, "
+                    "not text; give one string per row"
+                )
+            else:
+                documents.append(value)
+        if skipped and documents:
+            shown = ", ".join(map(str, skipped[:5])) + (", ..." if len(skipped) > 5 else "")
+            log.warning("skipped %d rows of %s (data.%s) with an empty or missing %s: rows %s", len(skipped), file, key, config.text_column, shown)
+        blank = f"every {config.text_column} (data.text_column) is empty or missing"
     if not documents:
-        raise DataError(f"data file {file} (data.{key}) holds no text")
+        raise DataError(f"data file {file} (data.{key}) holds no text ({blank}); give it text or remove it from data.{key}")
     return documents
 
 

@@ -8,40 +8,62 @@ columns default to the language codes (``de``, ``en``, or nested ``translation.d
 
 from __future__ import annotations
 
-import gzip
+import logging
 from pathlib import Path
 from typing import Any
 
-from glmtasks.api import DataError
+from glmtasks.api import DataError, read_text
 from glmtasks_generation.data import TextPairDataModule
 from glmtasks_translation.config import TranslationDataConfig
+
+log = logging.getLogger(__name__)
 
 
 def read_parallel(template: str, key: str, source_lang: str, target_lang: str, labelled: bool = True) -> list[dict[str, Any]]:
     """Line-aligned records from ``template`` with ``{lang}`` replaced by each language code.
 
-    Lines where either side is empty are skipped; files of different lengths are an error.
-    Without ``labelled`` (inputs to predict) a missing target-language file is allowed.
+    Both files are read as UTF-8 text (``.gz``: gzipped; see :func:`read_text` for what is
+    refused); ``\\r\\n`` line ends are fine and blank lines at the end of a file do not count.
+    Line pairs where either side is empty are skipped and logged with their line numbers (for
+    inputs to predict, only lines with an empty source); files of different lengths are an
+    error naming both. Without ``labelled`` (inputs to predict) a missing target-language file is
+    allowed: the records then have no references.
     """
-    sides = []
-    for lang in (source_lang, target_lang):
-        path = Path(template.replace("{lang}", lang))
+    paths = {lang: Path(template.replace("{lang}", lang)) for lang in (source_lang, target_lang)}
+    sides = {}
+    for lang, path in paths.items():
         if not labelled and lang == target_lang and not path.is_file():
-            return [{"source": s, "references": []} for s in sides[0] if s]
+            continue
         if not path.is_file():
             raise DataError(f"data file not found: {path} (data.{key} with {{lang}}={lang}); fix data.{key} or data.source_lang/data.target_lang")
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            sides.append([line.rstrip("\n").strip() for line in handle])
-    sources, targets = sides
-    if len(sources) != len(targets):
+        lines = read_text(path, key, f" with {{lang}}={lang}").split("\n")
+        while lines and not lines[-1].strip():  # the final newline, and blank lines after the last sentence
+            lines.pop()
+        sides[lang] = [line.strip() for line in lines]
+    sources, targets = sides[source_lang], sides.get(target_lang)
+    where = f"{template} (data.{key})"
+    if targets is not None and len(sources) != len(targets):
+        longer, shorter = (source_lang, target_lang) if len(sources) > len(targets) else (target_lang, source_lang)
         raise DataError(
-            f"parallel files of data.{key} are not line-aligned: {len(sources)} lines in {source_lang}, "
-            f"{len(targets)} in {target_lang}; give files with one sentence per line in both languages"
+            f"the parallel files of {where} are not line-aligned: {len(sources)} lines in {source_lang}, {len(targets)} in {target_lang} "
+            f"(line {min(len(sources), len(targets)) + 1} of {paths[longer].name} has no partner in {paths[shorter].name}); "
+            "give files with one sentence per line in both languages"
         )
-    records = [{"source": s, "references": [t]} for s, t in zip(sources, targets) if s and t]
+    if targets is None:
+        targets = [""] * len(sources)
+    records, skipped = [], []
+    for number, (source, target) in enumerate(zip(sources, targets), start=1):
+        if source and (target or not labelled):
+            records.append({"source": source, "references": [target] if target else []})
+        else:
+            skipped.append(number)
+    if skipped:
+        shown = ", ".join(map(str, skipped[:5])) + (", ..." if len(skipped) > 5 else "")
+        log.warning("skipped %d of %d lines of %s with an empty %s: lines %s", len(skipped), len(sources), where,
+                    "side" if labelled else "source", shown)
     if not records:
-        raise DataError(f"the parallel files of data.{key} hold no non-empty line pairs")
+        files = " and ".join(str(p) for lang, p in paths.items() if lang in sides)
+        raise DataError(f"{files} (data.{key}) hold no line {'pair with text on both sides' if labelled else 'with text'}; give files with one sentence per line")
     return records
 
 
