@@ -82,6 +82,7 @@ class TaskDataModule(L.LightningDataModule):
     * :meth:`read_splits`: every split at once, when a split is not one file per key;
     * :meth:`read_file`: records of a file in a format of the task's own (CoNLL, SQuAD JSON);
     * :meth:`convert_rows`: records from the rows of a table file or a hub split;
+    * :meth:`record_problem`: what is wrong with one row (the base stops or skips it);
     * :meth:`demo_records`: a generated split for ``data.source=demo``;
     * :meth:`build_task_info` / :meth:`check_records`: what the data defines, and checks of
       each split against it (a label outside the label set);
