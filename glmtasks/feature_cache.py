@@ -11,6 +11,7 @@ killed run never leaves half an entry, and an unreadable entry is encoded again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
@@ -46,10 +47,12 @@ def tokenizer_fingerprint(tokenizer: Any) -> Optional[str]:
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
 def code_fingerprint(cls: type, base: type) -> str:
     """A digest of every Python file of the packages that define ``cls`` and its bases down to ``base``.
 
     Editing a plugin's encoder, or a helper it calls in glmtasks, invalidates the entries.
+    Computed once per process (the sources are read once, not once per split).
     """
     packages: set[Path] = set()
     for klass in cls.__mro__[: cls.__mro__.index(base) + 1]:
