@@ -30,16 +30,17 @@ TRAIN_ON = ("all_turns", "last_turn")
 
 
 def read_json_records(path: str, key: str) -> list[dict[str, Any]]:
-    """Objects of a JSON lines file (one per non-blank line) or of a JSON file holding a list
-    (or ``{"data": [...]}``); ``.gz`` allowed. Nested values stay as they are (no table schema)."""
+    """Objects of a JSON lines file (one per non-blank line), or of a JSON document: a list of
+    objects, ``{"data": [...]}`` or one object; ``.gz`` allowed. Nested values stay as they are."""
     text = read_text(path, key)
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path} (data.{key}) is not valid JSON: {exc.msg} at line {exc.lineno}; fix the file") from exc
-        rows = data
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        document = None
+    if isinstance(document, dict):
+        rows = document["data"] if isinstance(document.get("data"), list) else [document]
+    elif isinstance(document, list):
+        rows = document
     else:
         rows = []
         for number, line in enumerate(text.split("\n"), 1):
@@ -48,11 +49,8 @@ def read_json_records(path: str, key: str) -> list[dict[str, Any]]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                hint = " (a JSON file that is not a list: give one conversation per line)" if number == 1 and stripped.startswith("{") and text.count("\n") > 1 else ""
-                raise DataError(f"line {number} of {path} (data.{key}) is not valid JSON: {exc.msg}{hint}; fix the line") from exc
-        if len(rows) == 1 and isinstance(rows[0], dict) and isinstance(rows[0].get("data"), list):
-            rows = rows[0]["data"]
-    if not isinstance(rows, list) or not rows:
+                raise DataError(f"line {number} of {path} (data.{key}) is not valid JSON: {exc.msg}; fix the line (one conversation object per line)") from exc
+    if not rows:
         raise DataError(f"{path} (data.{key}) holds no conversations; give JSON lines, one conversation object per line")
     bad = next((i for i, row in enumerate(rows, 1) if not isinstance(row, dict)), None)
     if bad is not None:
@@ -144,8 +142,8 @@ class ChatDataModule(TaskDataModule):
     def encode(self, record: dict[str, Any], split: str) -> dict[str, Any]:
         """The features of one conversation (see the module docstring)."""
         messages = record["messages"]
+        context, reply = self._context_and_reply(messages, split)
         if split == "predict":
-            context, reply = split_last_reply(messages)
             feature = self._prompt(context)
             if reply is not None:
                 feature["references"] = [reply]
@@ -153,10 +151,18 @@ class ChatDataModule(TaskDataModule):
         ids, labels = self._conversation(messages)
         feature = {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}
         if split != "train":
-            last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
-            feature.update(self._prompt(messages[:last]))
-            feature["references"] = [messages[last]["content"]]
+            feature.update(self._prompt(context))
+            feature["references"] = [reply]
         return feature
+
+    @staticmethod
+    def _context_and_reply(messages: list[dict[str, Any]], split: str) -> tuple[list[dict[str, Any]], Optional[str]]:
+        """What a reply is generated from and the reference: the last assistant reply of labelled
+        splits (messages after it are ignored); for inputs to predict, a final assistant message or none."""
+        if split == "predict":
+            return split_last_reply(messages)
+        last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+        return messages[:last], messages[last]["content"]
 
     def _conversation(self, messages: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
         ids, labels = encode_conversation(self.tokenizer, messages, last_turn_only=self.config.train_on == "last_turn")
@@ -175,14 +181,8 @@ class ChatDataModule(TaskDataModule):
 
     def describe(self, record: dict[str, Any], split: str) -> dict[str, Any]:
         """The context and, when known, the reference reply."""
-        context, reply = split_last_reply(record["messages"])
-        if split != "predict" and reply is None:
-            last = max(i for i, m in enumerate(record["messages"]) if m["role"] == "assistant")
-            context, reply = record["messages"][:last], record["messages"][last]["content"]
-        described: dict[str, Any] = {"messages": context}
-        if reply is not None:
-            described["reference"] = reply
-        return described
+        context, reply = self._context_and_reply(record["messages"], split)
+        return {"messages": context, **({"reference": reply} if reply is not None else {})}
 
     def feature_length(self, feature: dict[str, Any]) -> int:
         """Tokens of the conversation (or of the prompt, for inputs to predict)."""

