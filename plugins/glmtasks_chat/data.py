@@ -86,7 +86,8 @@ class ChatDataModule(TaskDataModule):
 
     def record_problem(self, record: dict[str, Any], labelled: bool) -> Optional[str]:
         """A conversation that is not a list of messages, has an unknown role, an empty message,
-        or (``labelled``) no assistant reply; or one the chat template refuses."""
+        or (``labelled``) no assistant reply. (A conversation the chat template refuses, such as
+        roles that do not alternate where the template demands it, stops the run when it is encoded.)"""
         messages = record["messages"]
         if messages is None:
             return (f"no conversation found (looked for '{self.config.messages_column}', '{self.config.conversations_column}', "
@@ -165,7 +166,11 @@ class ChatDataModule(TaskDataModule):
         return messages[:last], messages[last]["content"]
 
     def _conversation(self, messages: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
-        ids, labels = encode_conversation(self.tokenizer, messages, last_turn_only=self.config.train_on == "last_turn")
+        try:
+            ids, labels = encode_conversation(self.tokenizer, messages, last_turn_only=self.config.train_on == "last_turn")
+        except DataError as exc:
+            opening = messages[0]["content"][:40].replace("\n", " ")
+            raise DataError(f"conversation beginning {opening!r}: {exc}") from exc
         if len(ids) > self.config.max_length:
             self.truncated += 1
             ids, labels = ids[: self.config.max_length], labels[: self.config.max_length]
