@@ -21,6 +21,9 @@ _EXPORTS: dict[str, str] = {
     "HeadSpec": "glmtasks.specs",
     "DataModuleSpec": "glmtasks.specs",
     "MetricSpec": "glmtasks.specs",
+    # run reports
+    "ReportFigure": "glmtasks.specs",
+    "RunFiles": "glmtasks.runinfo",
     # heads
     "HeadOutput": "glmtasks.head",
     "TaskHead": "glmtasks.head",

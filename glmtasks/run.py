@@ -23,6 +23,8 @@ from typing import Any, Mapping, Optional
 from glmtasks.config import BackboneConfig, RunConfig, build_dataclass, raise_if_errors
 from glmtasks.errors import ConfigError, DataError, RunDirError, WriteError
 from glmtasks.registry import Registry, default_registry
+from glmtasks.report import write_report
+from glmtasks.runinfo import recorded_run
 from glmtasks.specs import TaskSpec, resolve_factory
 
 log = logging.getLogger(__name__)
@@ -240,8 +242,9 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
 
     from glmtasks.backbone import load_tokenizer
     from glmtasks.module import TaskModule
-    from glmtasks.trainer import JsonlPredictionWriter, best_checkpoint, best_is_current, build_trainer
+    from glmtasks.trainer import JsonlPredictionWriter, build_trainer
 
+    started_at = time.time()
     registry = registry or default_registry()
     task = resolve_task(config, registry)
     L.seed_everything(config.seed, workers=True, verbose=False)
@@ -271,6 +274,17 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         _write_config(config, run_dir)
         write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config, head_config))
         tokenizer.save_pretrained(run_dir / TOKENIZER_DIR)
+
+    with recorded_run(run_dir, "train", started_at, write=trainer.is_global_zero):
+        result = _fit_and_test(config, registry, task, datamodule, module, trainer, writer, run_dir, resume_ckpt, head_config)
+    trainer.strategy.barrier()
+    return result
+
+
+def _fit_and_test(config: RunConfig, registry: Registry, task: ResolvedTask, datamodule: Any, module: Any, trainer: Any,
+                  writer: Any, run_dir: Path, resume_ckpt: Optional[Path], head_config: Any) -> dict[str, Any]:
+    """Fit, score the best weights on validation and test data, write metrics.json, export/ and the report."""
+    from glmtasks.trainer import best_checkpoint, best_is_current
 
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
@@ -309,7 +323,7 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         if config.export:
             export_head(module.head, run_dir / "export", _metadata(task, datamodule.task_info, config, head_config), merges_adapters(config.backbone))
         log.info("run directory: %s", run_dir)
-    trainer.strategy.barrier()
+        write_report(run_dir, registry)
     return result
 
 
@@ -423,19 +437,29 @@ def evaluate(config: RunConfig, registry: Optional[Registry] = None) -> dict[str
     """Metrics of a trained model on ``config.eval_split``, written to ``metrics.json``."""
     from glmtasks.module import TaskModule
 
+    from glmtasks.trainer import JsonlPredictionWriter
+
+    started_at = time.time()
     registry, task, datamodule, head, trained = _trained_setup(config, registry)
     module = TaskModule(head, _make_metrics(registry, task, trained.metadata["task_info"]), config.optimizer, config.scheduler)
     run_dir = prepare_run_dir(config)
-    trainer = _inference_trainer(config, run_dir)
-    if config.eval_split == "validation":
-        metrics = _scalars(trainer.validate(module, datamodule=datamodule, verbose=False))
-    else:
-        metrics = _scalars(trainer.test(module, datamodule=datamodule, verbose=False))
-    result = {"task": task.spec.name, "mode": "evaluate", "checkpoint": trained.source, "split": config.eval_split,
-              "metrics": metrics, "score": metrics.get(f"{'val' if config.eval_split == 'validation' else 'test'}/{task.monitor}"),
-              "skipped_rows": getattr(datamodule, "skipped_rows", {}), "run_dir": str(run_dir)}
-    if trainer.is_global_zero:
-        write_json_atomic(run_dir / "metrics.json", result)
+    validation = config.eval_split == "validation"
+    # The evaluated split's predictions come from the scoring pass itself (heads with a prediction builder).
+    writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(config.eval_split, index),
+                                   from_test=not validation, from_validation=validation)
+    trainer = _inference_trainer(config, run_dir, [writer])
+    with recorded_run(run_dir, "evaluate", started_at, write=trainer.is_global_zero):
+        if validation:
+            metrics = _scalars(trainer.validate(module, datamodule=datamodule, verbose=False))
+        else:
+            metrics = _scalars(trainer.test(module, datamodule=datamodule, verbose=False))
+        result = {"task": task.spec.name, "mode": "evaluate", "checkpoint": trained.source, "split": config.eval_split,
+                  "metrics": metrics, "score": metrics.get(f"{'val' if validation else 'test'}/{task.monitor}"),
+                  "monitor": f"{'val' if validation else 'test'}/{task.monitor}",
+                  "skipped_rows": getattr(datamodule, "skipped_rows", {}), "run_dir": str(run_dir)}
+        if trainer.is_global_zero:
+            write_json_atomic(run_dir / "metrics.json", result)
+            write_report(run_dir, registry)
     return result
 
 

@@ -27,11 +27,13 @@ class JsonlPredictionWriter(BasePredictionWriter):
     stays False: the caller then runs a predict pass.
     """
 
-    def __init__(self, path: Path, describe, from_test: bool = False):
+    def __init__(self, path: Path, describe, from_test: bool = False, from_validation: bool = False):
         super().__init__(write_interval="batch")
         self.path = path
         self.describe = describe
         self.from_test = from_test
+        self.from_validation = from_validation
+        """Also take the records of a ``trainer.validate`` pass (mode=evaluate on the validation split)."""
         self.complete = False
         """Whether the last test pass wrote every test prediction (only with ``from_test``)."""
         self._file = None
@@ -76,23 +78,49 @@ class JsonlPredictionWriter(BasePredictionWriter):
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._finish(trainer, keep=True)
 
-    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.from_test:
-            self.complete, self._missing = False, False
-            self._open(trainer)
+    def _evaluation_start(self, trainer: L.Trainer) -> None:
+        self.complete, self._missing = False, False
+        self._open(trainer)
 
-    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        if not self.from_test or self._missing:
+    def _evaluation_batch(self, outputs: Any) -> None:
+        if self._missing:
             return
         if callable(outputs):
             self._write(outputs())
         else:
             self._missing = True
 
+    def _evaluation_end(self, trainer: L.Trainer) -> None:
+        self.complete = not trainer.strategy.reduce_boolean_decision(self._missing, all=False)  # any rank missing
+        self._finish(trainer, keep=self.complete)
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.from_test:
+            self._evaluation_start(trainer)
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if self.from_test:
+            self._evaluation_batch(outputs)
+
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.from_test:
-            self.complete = not trainer.strategy.reduce_boolean_decision(self._missing, all=False)  # any rank missing
-            self._finish(trainer, keep=self.complete)
+            self._evaluation_end(trainer)
+
+    def _validating(self, trainer: L.Trainer) -> bool:
+        """Only a ``trainer.validate`` pass (mode=evaluate), not the validations inside ``fit``."""
+        return self.from_validation and trainer.state.fn == "validate" and not trainer.sanity_checking
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._validating(trainer):
+            self._evaluation_start(trainer)
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if self._validating(trainer):
+            self._evaluation_batch(outputs)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._validating(trainer):
+            self._evaluation_end(trainer)
 
 
 class FiniteLossCheck(Callback):
