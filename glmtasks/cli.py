@@ -304,11 +304,13 @@ def run_job(cfg) -> Optional[float]:
 
 
 def _quiet_libraries() -> None:
-    """No per-split progress bars from datasets: errors stay one line, logs stay readable."""
+    """No per-split progress bars from datasets, none for writing a few model files: errors stay one line, logs stay readable."""
     import datasets
+    from transformers.utils import logging as transformers_logging
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
 
 
 def _summary(result: dict[str, Any]) -> str:

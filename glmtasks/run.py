@@ -92,7 +92,10 @@ def build_head_config(values: Mapping[str, Any], task: ResolvedTask, registry: R
 
 def check_config(config: RunConfig, registry: Registry) -> ResolvedTask:
     """Resolve the task and validate its data and head sections; all problems in one :class:`ConfigError`."""
+    from glmtasks.loggers import check_logger
+
     task = resolve_task(config, registry)
+    check_logger(config)
     errors: list[str] = []
     build_data_config(config, task, registry, errors)
     build_head_config(config.task.head_config, task, registry, errors)
@@ -179,6 +182,9 @@ def merges_adapters(backbone: BackboneConfig) -> bool:
 
 def run(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
     """Run ``config.mode``: train, evaluate, predict or export; returns what it wrote to metrics.json."""
+    from glmtasks.progress import set_progress_bars
+
+    set_progress_bars(config.callbacks.progress_bar)
     modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
     return modes[config.mode](config, registry)
 
@@ -274,6 +280,10 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         _write_config(config, run_dir)
         write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config, head_config))
         tokenizer.save_pretrained(run_dir / TOKENIZER_DIR)
+    if trainer.is_global_zero and trainer.loggers:
+        from glmtasks.loggers import log_config
+
+        log_config(trainer.loggers, config, run_dir)
 
     with recorded_run(run_dir, "train", started_at, write=trainer.is_global_zero):
         result = _fit_and_test(config, registry, task, datamodule, module, trainer, writer, run_dir, resume_ckpt, head_config)
@@ -322,8 +332,12 @@ def _fit_and_test(config: RunConfig, registry: Registry, task: ResolvedTask, dat
         write_json_atomic(run_dir / "metrics.json", result)
         if config.export:
             export_head(module.head, run_dir / "export", _metadata(task, datamodule.task_info, config, head_config), merges_adapters(config.backbone))
-        log.info("run directory: %s", run_dir)
         write_report(run_dir, registry)
+        if trainer.loggers:
+            from glmtasks.loggers import log_artifacts
+
+            log_artifacts(trainer.loggers, run_dir, run_dir / "export" if config.export and config.logger.log_export else None)
+        log.info("run directory: %s", run_dir)
     return result
 
 
@@ -426,11 +440,12 @@ def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = ()):
     import lightning as L
 
     from glmtasks.distributed import lightning_trainer_kwargs
+    from glmtasks.trainer import progress_callbacks
 
     kwargs = lightning_trainer_kwargs({k: v for k, v in config.trainer.items() if k in ("accelerator", "devices", "precision", "strategy", "num_nodes")})
     return L.Trainer(default_root_dir=str(run_dir), logger=False, enable_checkpointing=False,
                      enable_progress_bar=config.callbacks.progress_bar, use_distributed_sampler=False,
-                     callbacks=list(callbacks), **kwargs)
+                     callbacks=list(callbacks) + progress_callbacks(config), **kwargs)
 
 
 def evaluate(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
