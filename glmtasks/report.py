@@ -28,8 +28,8 @@ def matplotlib_missing() -> Optional[str]:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
         from matplotlib.figure import Figure  # noqa: F401
-    except ImportError as exc:
-        return f"matplotlib is not installed ({exc.name or exc})"
+    except ImportError:
+        return "matplotlib is not installed"
     return None
 
 

@@ -22,6 +22,9 @@ from typing import Any, Iterator, Optional
 STATUS_FILE = "status.json"
 """``status.json`` in a run directory: ``status``, ``started``, ``ended``, ``wall_seconds``, ``pid``, ``host``, ``reason``."""
 
+NOT_RUNS = ("mlruns", "wandb", "checkpoints", "export")
+"""Folders :func:`find_runs` never searches (tracking stores and the insides of runs)."""
+
 STATUSES = ("running", "finished", "resumable", "interrupted", "failed")
 """What :attr:`RunFiles.status` can say."""
 
@@ -295,5 +298,5 @@ def find_runs(root: str | Path) -> list[RunFiles]:
             found.append(RunFiles(here))
             subdirs[:] = []
             continue
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d not in NOT_RUNS)
     return sorted(found, key=lambda run: run.started, reverse=True)
