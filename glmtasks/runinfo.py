@@ -276,7 +276,7 @@ def recorded_run(run_dir: Path, mode: str, started_at: Optional[float] = None, w
         finish("interrupted", "KeyboardInterrupt")
         raise
     except BaseException as exc:
-        interrupted = type(exc).__name__ == "RunInterrupted"
+        interrupted = type(exc).__name__ in ("RunInterrupted", "SystemExit")  # Lightning ends a Ctrl-C with SystemExit
         text = str(exc).strip().splitlines()
         finish("interrupted" if interrupted else "failed", text[0] if text else type(exc).__name__)
         raise
