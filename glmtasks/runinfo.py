@@ -126,7 +126,11 @@ class RunFiles:
         return None
 
     def history(self) -> list[dict[str, float]]:
-        """Rows of ``logs/metrics.csv`` (the CSV logger), each with only the values it holds, as floats."""
+        """Rows of ``logs/metrics.csv`` (the CSV logger), each with only the values it holds, as floats (read once)."""
+        return self._history
+
+    @cached_property
+    def _history(self) -> list[dict[str, float]]:
         path = self.path / "logs" / "metrics.csv"
         if not path.is_file():
             return []

@@ -15,7 +15,7 @@ from glmtasks.errors import ConfigError
 from glmtasks.runinfo import RunFiles, find_runs, recorded_run
 from glmtasks.runs import compare, differing_keys, format_runs, parse_since, run_labels, select_runs
 
-HEAVY = ("torch", "lightning", "transformers", "datasets", "hydra", "matplotlib.pyplot")
+HEAVY = ("torch", "lightning", "transformers", "datasets", "hydra", "mlflow", "wandb", "matplotlib.pyplot")
 
 CSV = """epoch,lr-AdamW,step,train/loss,val/accuracy,val/loss
 ,0.001,9,,,
@@ -155,10 +155,12 @@ def test_recorded_run_adds_up_resumed_parts_and_records_interruptions(tmp_path):
     assert second["status"] == "finished" and second["parts"] == 2 and second["wall_seconds"] >= first["wall_seconds"] + 5
 
 
-def test_runs_and_compare_commands_import_nothing_heavy(outputs, tmp_path):
+def test_runs_compare_help_and_plugins_import_nothing_heavy(outputs, tmp_path):
     code = (
         "import sys\n"
         "from glmtasks.cli import main\n"
+        "main(['--help'])\n"
+        "main(['plugins'])\n"
         f"main(['runs', {str(outputs)!r}])\n"
         f"main(['compare', {str(outputs / 'sentiment' / 'old')!r}, {str(outputs / 'sentiment' / 'new')!r}, 'out=' + {str(tmp_path / 'c.png')!r}])\n"
         f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
@@ -166,7 +168,7 @@ def test_runs_and_compare_commands_import_nothing_heavy(outputs, tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "ner-run" in result.stdout and "config keys that differ" in result.stdout
+    assert "ner-run" in result.stdout and "config keys that differ" in result.stdout and "runs task=sentiment" in result.stdout
 
 
 def test_the_cli_lists_a_real_run(sentiment_task_run):
