@@ -114,6 +114,9 @@ def format_plugins(registry: Registry) -> str:
             lines.append(f"  {spec.name:<26} {catalog.plugin_of(spec.name):<18} {spec.description}")
     lines.append("config dirs:")
     lines += [f"  {path}  ({plugin})" for path, plugin in registry.config_dirs]
+    if registry.manager is not None:
+        drawers = [impl.plugin_name for impl in registry.manager.hook.glmtasks_draw_figures.get_hookimpls()]
+        lines.append(f"report figures (glmtasks_draw_figures): {', '.join(sorted(drawers)) or 'none'}")
     return "\n".join(lines)
 
 

@@ -130,7 +130,10 @@ def _panels(run: RunFiles) -> tuple[RunFiles, list[tuple[str, list[str]]]]:
     source = curve_source(run)
     history = source.history()
     panels: list[tuple[str, list[str]]] = [("loss", ["train/loss", "val/loss"])]
-    lr = sorted({key for row in history for key in row if key.startswith("lr-")})
+    lr: list[str] = []
+    for name in sorted({key for row in history for key in row if key.startswith("lr-")}):
+        if all(source.curve(name) != source.curve(kept) for kept in lr):  # param groups on one schedule: one line
+            lr.append(name)
     if lr:
         panels.append(("learning rate", lr))
     groups = metric_panels(history, source.monitor[0])
