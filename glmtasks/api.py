@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "compute_once": "glmtasks.data",
     "distributed_position": "glmtasks.data",
     "shard_bounds": "glmtasks.data",
+    "Progress": "glmtasks.progress",
     # errors
     "GlmtasksError": "glmtasks.errors",
     "ConfigError": "glmtasks.errors",
