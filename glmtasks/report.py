@@ -52,15 +52,19 @@ def save_figure(path: Path, draw: Callable[[Any], None], size: tuple[float, floa
 def write_report(run_dir: str | Path, registry: Any = None) -> list[Path]:
     """Write ``report.png`` and the plugins' ``report-<name>.png`` into ``run_dir``; returns the files written.
 
-    Never raises for a figure that fails: a broken plugin figure is logged in one line and
-    skipped. Without matplotlib nothing is written and one line says so.
+    Never raises for a figure that fails: a broken figure is logged in one line and skipped.
+    Without matplotlib nothing is written and one line says so.
     """
     run = RunFiles(run_dir)
     missing = matplotlib_missing()
     if missing:
         log.warning("%s: skipped the run report (%s and task figures); pip install matplotlib to get them", missing, REPORT_FILE)
         return []
-    written = [save_figure(run.path / REPORT_FILE, lambda figure: draw_run(run, figure), size=_report_size(run), title=_title(run))]
+    written: list[Path] = []
+    try:
+        written.append(save_figure(run.path / REPORT_FILE, lambda figure: draw_run(run, figure), size=_report_size(run), title=_title(run)))
+    except Exception as exc:  # noqa: BLE001 - the report never fails a finished run
+        log.warning("could not draw %s: %s: %s", REPORT_FILE, type(exc).__name__, _first_line(exc))
     for plugin, figure in plugin_figures(run, registry):
         name = getattr(figure, "name", None)
         if not isinstance(name, str) or not _NAME.match(name) or not callable(getattr(figure, "draw", None)):
