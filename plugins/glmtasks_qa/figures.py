@@ -40,7 +40,8 @@ def length_bin(length: int) -> str:
 
 
 def scored_questions(run: RunFiles) -> list[tuple[str, str, float]]:
-    """(question type, answer-length bin, F1) per answerable question of predictions.jsonl (F1 0-1, best reference)."""
+    """(question type, answer-length bin, F1) per answerable question of predictions.jsonl (F1 in percent like
+    ``squad_f1``, best reference)."""
     from glmtasks_qa.metrics import score_answer
 
     language = run.task_info.get("language", "en")
@@ -50,7 +51,7 @@ def scored_questions(run: RunFiles) -> list[tuple[str, str, float]]:
         if not answers or "prediction" not in record:
             continue
         _, f1 = score_answer(str(record.get("prediction") or ""), answers, language)
-        rows.append((question_type(str(record.get("question", ""))), length_bin(answer_length(answers[0])), f1))
+        rows.append((question_type(str(record.get("question", ""))), length_bin(answer_length(answers[0])), 100 * f1))
     return rows
 
 
@@ -80,11 +81,11 @@ def qa_breakdown_figure(run: RunFiles) -> Optional[ReportFigure]:
             ax.bar(range(len(keys)), means, color="tab:green" if position == 1 else "tab:purple")
             ax.set_xticks(range(len(keys)), keys, rotation=30 if len(keys) > 6 else 0)
             for i, (mean, count) in enumerate(zip(means, counts)):
-                ax.text(i, mean, f"{mean:.2f}\nn={count}", ha="center", va="bottom", fontsize=7)
-            ax.axhline(overall, color="gray", linestyle="--", linewidth=1, label=f"all: {overall:.3f}")
-            ax.set_ylim(0, 1.15)
+                ax.text(i, mean, f"{mean:.1f}\nn={count}", ha="center", va="bottom", fontsize=7)
+            ax.axhline(overall, color="gray", linestyle="--", linewidth=1, label=f"all: {overall:.1f}")
+            ax.set_ylim(0, 115)
             ax.set_xlabel(title)
-            ax.set_ylabel("mean F1")
+            ax.set_ylabel("mean F1 (%)")
             ax.legend(fontsize=8, loc="upper right")
             ax.grid(axis="y", alpha=0.3)
 

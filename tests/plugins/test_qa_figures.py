@@ -32,6 +32,6 @@ def test_the_hook_draws_mean_f1_per_type_and_length(tmp_path):
     (figure,) = plugin.glmtasks_draw_figures(run)
     by_type, by_length = draw(figure, tmp_path / "qa.png").axes
     assert [t.get_text() for t in by_type.get_xticklabels()] == ["what", "where"]
-    assert [round(p.get_height(), 3) for p in by_type.patches] == [0.5, 0.667]
+    assert [round(p.get_height(), 1) for p in by_type.patches] == [50.0, 66.7]
     assert [t.get_text() for t in by_length.get_xticklabels()] == ["1", "2"]
     assert plugin.glmtasks_draw_figures(fake_run(tmp_path / "n", "ner", predictions)) == []
