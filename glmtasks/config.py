@@ -251,7 +251,8 @@ class RunConfig:
     paths: PathsConfig
     data: dict = field(default_factory=dict)
     mode: str = "train"
-    """``train`` (fit, test the best checkpoint, predict, export), ``evaluate``, ``predict`` or ``export``."""
+    """``train`` (fit, test the best checkpoint, predict, export), ``evaluate``, ``predict``, ``export``, or
+    ``chat`` (talk with a trained conversational model in the terminal)."""
     checkpoint: Optional[str] = None
     """Model for evaluate/predict/export: a ``.ckpt`` file, an ``export/`` folder, or a run directory."""
     eval_split: str = "validation"
@@ -336,7 +337,7 @@ def raise_if_errors(errors: list[str]) -> None:
         raise ConfigError("invalid config: " + "; ".join(errors))
 
 
-MODES = ("train", "evaluate", "predict", "export")
+MODES = ("train", "evaluate", "predict", "export", "chat")
 
 
 def parse_run_config(raw: Mapping[str, Any]) -> RunConfig:

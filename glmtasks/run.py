@@ -181,11 +181,11 @@ def merges_adapters(backbone: BackboneConfig) -> bool:
 
 
 def run(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
-    """Run ``config.mode``: train, evaluate, predict or export; returns what it wrote to metrics.json."""
+    """Run ``config.mode``: train, evaluate, predict, export or chat; returns what it wrote to metrics.json."""
     from glmtasks.progress import set_progress_bars
 
     set_progress_bars(config.callbacks.progress_bar)
-    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
+    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export, "chat": chat}
     return modes[config.mode](config, registry)
 
 
@@ -510,6 +510,31 @@ def export(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, 
     export_head(head, run_dir / "export", metadata, merges_adapters(trained.backbone))
     return {"task": task.spec.name, "mode": "export", "checkpoint": trained.source, "export": str(run_dir / "export"),
             "run_dir": str(run_dir), "score": None}
+
+
+def chat(config: RunConfig, registry: Optional[Registry] = None, stdin: Any = None, stdout: Any = None) -> dict[str, Any]:
+    """Talk with a trained model in the terminal (:mod:`glmtasks.interactive`); the exchanges go to ``conversation.jsonl``."""
+    import sys
+
+    from glmtasks.backbone import load_tokenizer
+    from glmtasks.interactive import converse, head_reply
+
+    registry = registry or default_registry()
+    trained = locate_trained_model(config.checkpoint)
+    task = resolve_task(config, registry)
+    task.head = trained.metadata.get("head", task.head)
+    errors: list[str] = []
+    head_config = build_head_config(trained.metadata.get("head_config", {}), task, registry, errors)
+    raise_if_errors(errors)
+    head = _make_head(registry, task, trained.backbone, load_tokenizer(trained.backbone), trained.metadata["task_info"], head_config)
+    if trained.head_state is not None:
+        head.load_state_dict(trained.head_state)
+    head.eval()
+    reply = head_reply(head)
+    run_dir = prepare_run_dir(config)
+    system = config.data.get("system_prompt")
+    turns = converse(reply, stdin or sys.stdin, stdout or sys.stdout, system, run_dir / "conversation.jsonl")
+    return {"task": task.spec.name, "mode": "chat", "checkpoint": trained.source, "replies": turns, "run_dir": str(run_dir), "score": None}
 
 
 def _make_head(registry: Registry, task: ResolvedTask, backbone: BackboneConfig, tokenizer: Any, task_info: dict, head_config: Any):

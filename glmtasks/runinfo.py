@@ -108,8 +108,8 @@ class RunFiles:
 
     @property
     def mode(self) -> str:
-        """``train``, ``evaluate``, ``predict`` or ``export``."""
-        return str(self.metrics.get("mode") if self.metrics.get("mode") in ("evaluate", "predict", "export") else self.config.get("mode") or "train")
+        """``train``, ``evaluate``, ``predict``, ``export`` or ``chat``."""
+        return str(self.metrics.get("mode") if self.metrics.get("mode") in ("evaluate", "predict", "export", "chat") else self.config.get("mode") or "train")
 
     @cached_property
     def source_run(self) -> Optional["RunFiles"]:

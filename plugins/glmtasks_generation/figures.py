@@ -42,20 +42,28 @@ def length_bins(lengths: Sequence[int], count: int = BINS) -> list[tuple[int, in
     return edges
 
 
-def scored_examples(run: RunFiles, score: Callable[[str, list[str]], float]) -> list[tuple[int, float]]:
-    """(first reference's length, ``score(hypothesis, references)``) for every prediction with a reference."""
+def scored_examples(run: RunFiles, score: Callable[[str, list[str]], float], hypothesis: str = "hypothesis",
+                    references: str = "references") -> list[tuple[int, float]]:
+    """(first reference's length, ``score(hypothesis, references)``) for every prediction with a reference.
+
+    ``hypothesis`` and ``references`` name the fields of predictions.jsonl (a single reference
+    string is taken as a list of one).
+    """
     rows = []
     for record in run.predictions():
-        references = [r for r in record.get("references") or [] if isinstance(r, str) and r.strip()]
-        if not references or not isinstance(record.get("hypothesis"), str):
+        given = record.get(references)
+        given = [given] if isinstance(given, str) else given or []
+        kept = [r for r in given if isinstance(r, str) and r.strip()]
+        if not kept or not isinstance(record.get(hypothesis), str):
             continue
-        rows.append((text_length(references[0]), float(score(record["hypothesis"], references))))
+        rows.append((text_length(kept[0]), float(score(record[hypothesis], kept))))
     return rows
 
 
-def score_by_length_figure(run: RunFiles, score: Callable[[str, list[str]], float], score_name: str) -> Optional[ReportFigure]:
+def score_by_length_figure(run: RunFiles, score: Callable[[str, list[str]], float], score_name: str,
+                           hypothesis: str = "hypothesis", references: str = "references") -> Optional[ReportFigure]:
     """Mean ``score_name`` per reference-length bin (bars, with counts) and every example (scatter); None without references."""
-    rows = scored_examples(run, score)
+    rows = scored_examples(run, score, hypothesis, references)
     if not rows:
         return None
     bins = length_bins([length for length, _ in rows])

@@ -41,3 +41,17 @@ def test_translation_draws_sentence_chrf_and_ignores_other_tasks(tmp_path):
     assert heights[1] == 100.0 and heights[2] < 10
     assert translation.glmtasks_draw_figures(fake_run(tmp_path / "s", "summarization", PREDICTIONS)) == []
     assert summarization.glmtasks_draw_figures(run) == []
+
+
+def test_chat_draws_reply_rouge_l_from_its_own_fields(tmp_path):
+    from glmtasks_chat import plugin as chat
+
+    predictions = [{"messages": [], "reference": "see you at noon", "reply": "see you at noon"},
+                   {"messages": [], "reference": "明天见", "reply": "明天见"},
+                   {"messages": [], "reply": "no reference: an input to predict"}]
+    run = fake_run(tmp_path / "run", "chat", predictions, task_info={"language": "zh"})  # unicode tokens: both scripts score
+    (figure,) = chat.glmtasks_draw_figures(run)
+    assert "reply ROUGE-L" in figure.title and "2 examples" in figure.title
+    bars, _ = draw(figure, tmp_path / "c.png").axes
+    assert [p.get_height() for p in bars.patches] == [100.0, 100.0]
+    assert chat.glmtasks_draw_figures(fake_run(tmp_path / "t", "translation", PREDICTIONS)) == []
