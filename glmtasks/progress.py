@@ -89,8 +89,8 @@ class Progress:
         """Add ``count`` finished items; prints when it is time to."""
         self.count += count
         now = time.perf_counter()
-        if now - self.started < QUIET_SECONDS:
-            return
+        if now - self.started < QUIET_SECONDS or (self.total and self.count >= self.total):
+            return  # quick so far, or done: the summary line of close() says the rest
         if now - self._last >= (BAR_INTERVAL if self._inline else LOG_INTERVAL) or not self._shown:
             self._last = now
             self._shown = True
