@@ -154,3 +154,17 @@ def test_a_plugin_whose_figure_fails_costs_only_its_figure(trained, tmp_path, he
     messages = " | ".join(r.getMessage() for r in caplog.records)
     assert "could not draw report-broken.png: ValueError: no data" in messages and "bad name" in messages
     assert "no logs/metrics.csv" not in messages  # the missing curves are said in the figure, not as a warning
+
+
+def test_the_report_command_redraws_a_run_and_refuses_an_unfinished_one(trained, tmp_path):
+    import shutil
+    import subprocess
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained.run_dir, copy, ignore=shutil.ignore_patterns("*.png", "checkpoints", "export", "tokenizer"))
+    result = subprocess.run([sys.executable, "-m", "glmtasks", "report", str(copy)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"{copy}: report.png, report-confusion_matrix.png", result.stderr
+    assert is_png(copy / REPORT_FILE)
+    (copy / "metrics.json").unlink()
+    result = subprocess.run([sys.executable, "-m", "glmtasks", "report", str(copy)], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [f"error: {copy} has no metrics.json: only a finished run has a report (python -m glmtasks runs lists them)"]
