@@ -178,7 +178,15 @@ class LoggerConfig:
     """The ``logger:`` section."""
 
     name: str = "csv"
-    """``csv``, ``tensorboard`` or ``none``."""
+    """``csv``, ``tensorboard``, ``mlflow``, ``wandb`` or ``none`` (all but ``none`` also write ``logs/metrics.csv``)."""
+    experiment: str = "glmtasks"
+    """MLflow experiment name / W&B project."""
+    tracking_uri: Optional[str] = None
+    """MLflow tracking URI (``http://host:5000``, ``sqlite:///mlflow.db``); default: the file store ``<paths.output_dir>/mlruns``."""
+    offline: bool = True
+    """W&B: write the run under ``<run dir>/wandb/`` without network (``wandb sync`` uploads it); false logs online."""
+    log_export: bool = True
+    """MLflow / W&B: log ``export/`` as an artifact (with metrics.json and the report)."""
 
 
 @dataclass
@@ -210,7 +218,9 @@ class CallbacksConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     progress_bar: bool = True
-    """Show a progress bar (turn off for logs written to files)."""
+    """Show a progress bar (turn off for logs written to files: plain progress lines are printed instead)."""
+    progress_interval: float = 30.0
+    """Seconds between those plain progress lines (``progress_bar=false``): step, loss, rate, ETA."""
     lr_monitor: bool = True
     """Log the learning rate each step."""
 

@@ -66,3 +66,14 @@ def glmtasks_register_metrics():
 def glmtasks_register_config_dirs():
     """``task/``, ``data/`` and ``experiment/`` configs of this plugin."""
     return [Path(__file__).parent / "conf"]
+
+
+@hookimpl
+def glmtasks_draw_figures(run):
+    """Reply ROUGE-L by reference length of a chat run."""
+    if run.task != "chat":
+        return []
+    from glmtasks_chat.figures import reply_rouge_by_length_figure
+
+    figure = reply_rouge_by_length_figure(run)
+    return [figure] if figure else []
