@@ -3,7 +3,9 @@
 Arms (same tokenizer, model, conversations, optimizer; 3+ interleaved repetitions):
 
 * ``packed``: conversations packed into rows of up to ``max_length`` tokens (``data.packing=true``,
-  the default), ``batch_size`` rows per step;
+  the default), ``batch_size`` rows per step (so about ``max_length / mean length`` times fewer steps);
+* ``packed-equal-steps``: the same rows, with as many steps as padding takes (the batch size
+  scaled down to the same tokens per step): what packing saves at equal optimization;
 * ``padded-grouped``: one conversation per row, batches of similar length (``data.packing=false``);
 * ``padded-random``: one conversation per row, random batches (``data.packing=false data.group_by_length=false``).
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -32,6 +35,7 @@ from common import shared_data  # noqa: E402
 
 ARMS = {
     "packed": {"packing": True, "group_by_length": True},
+    "packed-equal-steps": {"packing": True, "group_by_length": True},
     "padded-grouped": {"packing": False, "group_by_length": True},
     "padded-random": {"packing": False, "group_by_length": False},
 }
@@ -66,6 +70,9 @@ def run_arm(name: str, args, tokenizer_cache: dict) -> dict:
     tokenizer = copy.deepcopy(tokenizer_cache["tokenizer"])
     datamodule.set_tokenizer(tokenizer)
     datamodule.setup("fit")
+    if name == "packed-equal-steps":  # as many steps as padding takes: fewer rows per step
+        padded_steps = math.ceil(len(datamodule.splits["train"]) / args.batch_size)
+        datamodule.config.batch_size = max(1, round(len(datamodule.features["train"]) / padded_steps))
     head = make_chat_head(BackboneConfig(name="glm-tiny", model_config=MODEL), tokenizer, datamodule.task_info, ChatHeadConfig())
     head.train()
     optimizer = torch.optim.AdamW(head.parameters(), lr=5e-4)
@@ -78,7 +85,7 @@ def run_arm(name: str, args, tokenizer_cache: dict) -> dict:
         loss.backward()
         optimizer.step()
         steps += 1
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         ids = batch["input_ids"]
         total += ids.numel()
         real += int(ids.numel() - (ids == tokenizer.pad_token_id).sum())
@@ -87,7 +94,7 @@ def run_arm(name: str, args, tokenizer_cache: dict) -> dict:
     conversations = len(datamodule.splits["train"])
     return {"arm": name, "seconds": round(seconds, 2), "conversations_per_s": round(conversations / seconds, 1),
             "supervised_tokens_per_s": round(supervised / seconds, 1), "padding_share": round(1 - real / total, 3),
-            "steps": steps, "mean_loss": round(statistics.mean(losses), 4)}
+            "steps": steps, "rows_per_step": datamodule.config.batch_size, "mean_loss": round(statistics.mean(losses), 4)}
 
 
 def main() -> None:

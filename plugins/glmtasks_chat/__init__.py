@@ -4,8 +4,8 @@ Conversations (``messages``, ShareGPT ``conversations``, Alpaca ``instruction/in
 speaker-labelled transcript) are rendered with the tokenizer's own chat template
 (``tokenizer.apply_chat_template``; glmtasks' simple template for a tokenizer trained from
 scratch, saved with the export). The loss covers assistant tokens only, including the token that
-ends each reply, so the model learns to stop. Short conversations are packed into full training
-rows without attention across conversation boundaries. Evaluation reports assistant-token
+ends each reply, so the model learns to stop. Short conversations can be packed into full training
+rows without attention across conversation boundaries (``data.packing``). Evaluation reports assistant-token
 perplexity and, for each conversation's last reply generated from its context, BLEU-4 and
 ROUGE-1/2/L.
 

@@ -41,9 +41,10 @@ class ChatDataConfig(DataConfig):
     """Which replies the loss covers: ``all_turns`` (every assistant turn) or ``last_turn``."""
     max_length: int = 512
     """Tokens kept per conversation (a longer one is cut; its later replies are not learned)."""
-    packing: bool = True
-    """Pack short training conversations into rows of up to ``max_length`` tokens; attention never
-    crosses a conversation boundary (position ids restart), so results match padding, faster."""
+    packing: bool = False
+    """Pack training conversations into rows of up to ``max_length`` tokens (``batch_size`` rows per
+    step); attention never crosses a conversation boundary (position ids restart). Off by default:
+    on CPU, glmtasks' length-grouped padding is as fast at equal steps (bench/results_chat.md)."""
     max_target_length: int = 128
     """Tokens generated at most for a reply (validation, test, predict), unless the head's
     ``max_new_tokens`` is set."""

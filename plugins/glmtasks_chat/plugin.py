@@ -13,7 +13,7 @@ def glmtasks_register_tasks():
     return [
         TaskSpec(
             name="chat",
-            description="dialogue fine-tuning with the model's chat template, assistant-only loss, packing; perplexity, BLEU-4, ROUGE",
+            description="dialogue fine-tuning with the model's chat template, assistant-only loss; perplexity, BLEU-4, ROUGE",
             head="chat_lm",
             datamodule="chat",
             metrics=("assistant_perplexity", "reply_bleu4", "reply_rouge1", "reply_rouge2", "reply_rougeL"),
@@ -45,7 +45,7 @@ def glmtasks_register_datamodules():
             name="chat",
             factory=f"{_PACKAGE}.data:ChatDataModule",
             config_class=f"{_PACKAGE}.config:ChatDataConfig",
-            description="conversations rendered with the chat template, assistant tokens supervised, training rows packed",
+            description="conversations rendered with the chat template, assistant tokens supervised, optional packing",
         )
     ]
 

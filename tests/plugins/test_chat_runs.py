@@ -82,8 +82,9 @@ def test_chat_mode_streams_replies_to_piped_input(chat_run, tmp_path):
     assert all(t["messages"][1]["role"] == "assistant" for t in turns)
 
 
-def test_lora_run_exports_merged_weights_that_answer_in_plain_transformers(tmp_path):
-    run = run_task("chat", [*SMALL, "peft=lora", "data.demo_train_size=60", "data.demo_eval_size=4"], tmp_path)
+def test_packed_lora_run_exports_merged_weights_that_answer_in_plain_transformers(tmp_path):
+    run = run_task("chat", [*SMALL, "peft=lora", "data.packing=true", "data.demo_train_size=60", "data.demo_eval_size=4"], tmp_path)
+    assert "packed 60 training conversations into" in run.stderr + run.stdout
     export = run.run_dir / "export"
     assert not list(export.glob("adapter_*")), "adapters are merged into the exported weights"
     predictions = run.predictions()
