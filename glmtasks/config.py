@@ -108,6 +108,8 @@ class DataConfig:
     """File format: csv, tsv, json (also JSON lines), parquet or text; default: from the file suffix."""
     validation_size: Optional[int] = None
     """Hold out this many training examples (random, ``seed``) as validation when there is no validation file."""
+    test_size: Optional[int] = None
+    """Hold out this many training examples (random, ``seed``, disjoint from validation) as test when there is no test file."""
     hub_dataset: Optional[str] = None
     """Dataset name on the Hugging Face hub (``source=hub``)."""
     hub_config: Optional[str] = None
