@@ -10,9 +10,12 @@ Each baseline reads its data through the data config of the glmtasks run it is c
   ``，。；！？``) and the clause sharing most characters with the question (ties: the earlier
   one) is the answer, minus the question's characters at its edges; EM/F1 with the CMRC metric;
 * ``csl``: lead-N: the first N characters of the abstract (N = the mean title length of the
-  training split) and the first clause of the abstract, ROUGE-1/2/L on characters and on words.
+  training split) and the first clause of the abstract, ROUGE-1/2/L on characters and on words;
+* ``peopledaily``: a gazetteer: every entity string (2+ characters) of the 20,000 training
+  sentences the glmtasks run uses, tagged with its most frequent type wherever it occurs
+  (longest match first); entity F1 with the NER plugin's metric.
 
-Usage: OMP_NUM_THREADS=1 python bench/zh_baselines.py [chnsenticorp|cmrc2018|csl ...] [--out bench/results/zh_baselines.json]
+Usage: OMP_NUM_THREADS=1 python bench/zh_baselines.py [chnsenticorp|cmrc2018|csl|peopledaily ...] [--out bench/results/zh_baselines.json]
 """
 
 from __future__ import annotations
@@ -147,7 +150,42 @@ def csl() -> dict:
     return out
 
 
-BASELINES = {"chnsenticorp": chnsenticorp, "cmrc2018": cmrc2018, "csl": csl}
+def gazetteer_spans(chars: list[str], lexicon: dict[str, str], longest: int) -> list[tuple[str, int, int]]:
+    """Left-to-right longest matches of ``lexicon`` entries (entity text -> type) in a character sequence."""
+    spans, i = [], 0
+    while i < len(chars):
+        for end in range(min(len(chars), i + longest), i, -1):
+            entity_type = lexicon.get("".join(chars[i:end]))
+            if entity_type:
+                spans.append((entity_type, i, end))
+                i = end
+                break
+        else:
+            i += 1
+    return spans
+
+
+def peopledaily(train_size: int = 20000) -> dict:
+    """Gazetteer baseline: every entity string of the training sentences (its most frequent type), longest match first."""
+    from glmtasks_ner.metrics import EntityScores
+
+    dm = datamodule(["task=ner", "data=peopledaily", f"data.max_train_samples={train_size}"])
+    seen: dict[str, Counter] = {}
+    for record in dm.splits["train"]:
+        for entity_type, start, end in record["spans"]:
+            seen.setdefault("".join(record["words"][start:end]), Counter())[entity_type] += 1
+    lexicon = {text: types.most_common(1)[0][0] for text, types in seen.items() if len(text) > 1}  # one character is too ambiguous
+    longest = max(map(len, lexicon))
+    out = {"train_sentences": len(dm.splits["train"]), "lexicon": len(lexicon)}
+    for split in ("validation", "test"):
+        metric = EntityScores(dm.task_info["entity_types"])
+        records = dm.splits[split]
+        metric.update([gazetteer_spans(r["words"], lexicon, longest) for r in records], [r["spans"] for r in records])
+        out[split] = {k: round(float(v), 4) for k, v in metric.compute().items() if k.endswith("f1")}
+    return out
+
+
+BASELINES = {"chnsenticorp": chnsenticorp, "cmrc2018": cmrc2018, "csl": csl, "peopledaily": peopledaily}
 
 
 def main() -> None:

@@ -58,13 +58,14 @@ class ChineseWordTokenizer:
         except ImportError as exc:
             raise ValueError("data.scoring.rouge_tokenizer=zh_words needs jieba; pip install 'glmtasks[zh]' (or use rouge_tokenizer=unicode)") from exc
         jieba.setLogLevel(60)  # no "Building prefix dict" chatter on stderr
-        self.jieba = jieba
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text``."""
+        import jieba  # imported here, not kept: metrics are pickled and deep-copied (a module is neither)
+
         from glmtasks.api import normalize_punctuation
 
-        words = self.jieba.lcut(normalize_punctuation(text).lower())
+        words = jieba.lcut(normalize_punctuation(text).lower())
         return [w for w in (w.strip() for w in words) if w and _UNICODE_TOKEN.search(w)]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from glmtasks.run import metric_metadata
@@ -24,6 +26,9 @@ def test_words_and_characters_give_different_units_and_scores():
     chars, words = score("unicode", [HYPOTHESIS], [[REFERENCE]]), score("zh_words", [HYPOTHESIS], [[REFERENCE]])
     assert 0 < words < chars < 100, (words, chars)  # 分类 vs 分割 share a character but not a word
     assert score("zh_words", [REFERENCE], [[REFERENCE]]) == pytest.approx(100.0)
+    copy = pickle.loads(pickle.dumps(Rouge("rougeL", tokenizer="zh_words", language="zh")))  # metrics are pickled and copied
+    copy.update([HYPOTHESIS], [[REFERENCE]])
+    assert float(copy.compute()) == pytest.approx(words)
 
 
 def test_auto_is_characters_for_chinese_and_the_choice_is_recorded():
