@@ -190,11 +190,14 @@ BASELINES = {"chnsenticorp": chnsenticorp, "cmrc2018": cmrc2018, "csl": csl, "pe
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=list(BASELINES), choices=list(BASELINES))
+    parser.add_argument("names", nargs="*", help=f"baselines to run: {', '.join(BASELINES)} (default: all)")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
+    unknown = [name for name in args.names if name not in BASELINES]
+    if unknown:
+        parser.error(f"unknown baseline {unknown[0]}; choose from {', '.join(BASELINES)}")
     results = {}
-    for name in args.names:
+    for name in args.names or list(BASELINES):
         start, cpu = time.time(), resource.getrusage(resource.RUSAGE_SELF)
         results[name] = BASELINES[name]()
         now = resource.getrusage(resource.RUSAGE_SELF)

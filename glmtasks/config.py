@@ -97,7 +97,7 @@ class DataConfig:
     source: str = "files"
     """``files`` (the ``*_file`` keys), ``demo`` (the task's generated data set) or ``hub`` (``hub_dataset``; needs network)."""
     train_file: Optional[str] = None
-    """Training data file."""
+    """Training data file; every ``*_file`` may name a member of a zip archive through it (``data.zip/train.tsv``)."""
     validation_file: Optional[str] = None
     """Validation data file; without it, ``validation_size`` training examples are held out."""
     test_file: Optional[str] = None
