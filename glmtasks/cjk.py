@@ -2,7 +2,7 @@
 
 A byte-level BPE tokenizer sees a Chinese character as its 3 UTF-8 bytes; with a small
 vocabulary most characters stay split into byte pieces that a small model has to learn to
-recombine (ChnSentiCorp, vocabulary 4000: 2,679 of its 4,059 training characters).
+recombine (ChnSentiCorp, vocabulary 4000: 2,689 of its 4,074 training characters; bench/RESULTS_zh.md).
 :func:`whole_character_merges` rewrites a trained byte-level BPE so that every CJK character
 of the training text is one token, while merges of whole characters into words still apply.
 """
