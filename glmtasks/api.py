@@ -21,6 +21,9 @@ _EXPORTS: dict[str, str] = {
     "HeadSpec": "glmtasks.specs",
     "DataModuleSpec": "glmtasks.specs",
     "MetricSpec": "glmtasks.specs",
+    # run reports
+    "ReportFigure": "glmtasks.specs",
+    "RunFiles": "glmtasks.runinfo",
     # heads
     "HeadOutput": "glmtasks.head",
     "TaskHead": "glmtasks.head",
@@ -52,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "compute_once": "glmtasks.data",
     "distributed_position": "glmtasks.data",
     "shard_bounds": "glmtasks.data",
+    "Progress": "glmtasks.progress",
     "local_data_file": "glmtasks.data",
     "split_archive_path": "glmtasks.data",
     # languages

@@ -1,4 +1,4 @@
-"""The command line: ``python -m glmtasks [plugins | --help | [-m] overrides...]``.
+"""The command line: ``python -m glmtasks [plugins | runs | compare | report | --help | [-m] overrides...]``.
 
 The only module that imports Hydra. Configs are composed once before Hydra runs so that a
 bad override (unknown task, misspelt key) fails in one line with exit code 2, before a
@@ -25,6 +25,9 @@ examples:
   python -m glmtasks -m task=sentiment optimizer.lr=1e-4,5e-4        a sweep, one run per value
   python -m glmtasks task=sentiment --cfg job                        print the composed config
   python -m glmtasks plugins                                         tasks, heads, datamodules, metrics
+  python -m glmtasks runs task=sentiment since=2d                    runs under outputs/, newest first
+  python -m glmtasks compare outputs/sentiment/<run> outputs/sentiment/<run>   metrics, differing config, curves
+  python -m glmtasks report outputs/sentiment/<run>                  redraw a run's report.png and task figures
 """
 
 # Sections whose keys are not declared in advance (Lightning Trainer arguments, model config
@@ -42,6 +45,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         if args[:1] == ["plugins"]:
             print(format_plugins(default_registry()))
             return
+        if args[:1] in (["runs"], ["compare"], ["report"]):
+            print(run_files_command(args[0], args[1:]))
+            return
         if args[:1] in (["-h"], ["--help"]):
             print(help_text(default_registry()))
             return
@@ -54,6 +60,31 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         sys.exit(exc.exit_code)
 
 
+def run_files_command(command: str, args: list[str]) -> str:
+    """``runs`` (list run directories), ``compare`` (runs side by side) and ``report`` (redraw a run's figures)."""
+    if command == "runs":
+        from glmtasks.runs import format_runs, select_runs
+
+        return format_runs(*select_runs(args))
+    if command == "compare":
+        from glmtasks.runs import compare
+
+        return compare(args)
+    from glmtasks.report import matplotlib_missing, write_report
+
+    if not args:
+        raise ConfigError("usage: python -m glmtasks report <run dir> ... (python -m glmtasks runs lists them)")
+    missing = matplotlib_missing()
+    if missing:
+        raise ConfigError(f"{missing}; pip install matplotlib to draw reports")
+    lines = []
+    for path in args:
+        if not (Path(path) / "metrics.json").is_file():
+            raise ConfigError(f"{path} has no metrics.json: only a finished run has a report (python -m glmtasks runs lists them)")
+        lines.append(f"{path}: {', '.join(p.name for p in write_report(path, default_registry()))}")
+    return "\n".join(lines)
+
+
 def help_text(registry: Registry) -> str:
     """Usage, every config group with its options (read from the config folders), examples."""
     from glmtasks.searchpath import config_search_dirs
@@ -62,7 +93,7 @@ def help_text(registry: Registry) -> str:
     for directory in config_search_dirs():
         for group in sorted(p for p in directory.iterdir() if p.is_dir()):
             groups.setdefault(group.name, set()).update(f.stem for f in group.glob("*.yaml"))
-    lines = ["usage: python -m glmtasks [plugins] [-m] [group=option ...] [key=value ...]", "", "config groups (group=option):"]
+    lines = ["usage: python -m glmtasks [plugins | runs | compare | report] [-m] [group=option ...] [key=value ...]", "", "config groups (group=option):"]
     for name in sorted(groups):
         if name != "hydra":
             lines.append(f"  {name:<15} {', '.join(sorted(groups[name]))}")
@@ -83,6 +114,9 @@ def format_plugins(registry: Registry) -> str:
             lines.append(f"  {spec.name:<26} {catalog.plugin_of(spec.name):<18} {spec.description}")
     lines.append("config dirs:")
     lines += [f"  {path}  ({plugin})" for path, plugin in registry.config_dirs]
+    if registry.manager is not None:
+        drawers = [impl.plugin_name for impl in registry.manager.hook.glmtasks_draw_figures.get_hookimpls()]
+        lines.append(f"report figures (glmtasks_draw_figures): {', '.join(sorted(drawers)) or 'none'}")
     return "\n".join(lines)
 
 
@@ -273,11 +307,13 @@ def run_job(cfg) -> Optional[float]:
 
 
 def _quiet_libraries() -> None:
-    """No per-split progress bars from datasets: errors stay one line, logs stay readable."""
+    """No per-split progress bars from datasets, none for writing a few model files: errors stay one line, logs stay readable."""
     import datasets
+    from transformers.utils import logging as transformers_logging
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
 
 
 def _summary(result: dict[str, Any]) -> str:

@@ -180,7 +180,15 @@ class LoggerConfig:
     """The ``logger:`` section."""
 
     name: str = "csv"
-    """``csv``, ``tensorboard`` or ``none``."""
+    """``csv``, ``tensorboard``, ``mlflow``, ``wandb`` or ``none`` (all but ``none`` also write ``logs/metrics.csv``)."""
+    experiment: str = "glmtasks"
+    """MLflow experiment name / W&B project."""
+    tracking_uri: Optional[str] = None
+    """MLflow tracking URI (``http://host:5000``, ``sqlite:///mlflow.db``); default: the file store ``<paths.output_dir>/mlruns``."""
+    offline: bool = True
+    """W&B: write the run under ``<run dir>/wandb/`` without network (``wandb sync`` uploads it); false logs online."""
+    log_export: bool = True
+    """MLflow / W&B: log ``export/`` as an artifact (with metrics.json and the report)."""
 
 
 @dataclass
@@ -212,7 +220,9 @@ class CallbacksConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     progress_bar: bool = True
-    """Show a progress bar (turn off for logs written to files)."""
+    """Show a progress bar (turn off for logs written to files: plain progress lines are printed instead)."""
+    progress_interval: float = 30.0
+    """Seconds between those plain progress lines (``progress_bar=false``): step, loss, rate, ETA."""
     lr_monitor: bool = True
     """Log the learning rate each step."""
 
@@ -243,7 +253,8 @@ class RunConfig:
     paths: PathsConfig
     data: dict = field(default_factory=dict)
     mode: str = "train"
-    """``train`` (fit, test the best checkpoint, predict, export), ``evaluate``, ``predict`` or ``export``."""
+    """``train`` (fit, test the best checkpoint, predict, export), ``evaluate``, ``predict``, ``export``, or
+    ``chat`` (talk with a trained conversational model in the terminal)."""
     checkpoint: Optional[str] = None
     """Model for evaluate/predict/export: a ``.ckpt`` file, an ``export/`` folder, or a run directory."""
     eval_split: str = "validation"
@@ -328,7 +339,7 @@ def raise_if_errors(errors: list[str]) -> None:
         raise ConfigError("invalid config: " + "; ".join(errors))
 
 
-MODES = ("train", "evaluate", "predict", "export")
+MODES = ("train", "evaluate", "predict", "export", "chat")
 
 
 def parse_run_config(raw: Mapping[str, Any]) -> RunConfig:

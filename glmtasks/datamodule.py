@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
@@ -38,8 +39,12 @@ import lightning as L
 from glmtasks.config import DataConfig
 from glmtasks.data import PadCollator, compute_once, eval_loader, read_records, train_loader
 from glmtasks.errors import DataError
+from glmtasks.progress import QUIET_SECONDS, Progress, format_duration, rate_text
 
 log = logging.getLogger(__name__)
+
+LARGE_FILE_BYTES = 50_000_000
+"""Files at least this large are announced before they are read (reading may take a while)."""
 
 SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file", "predict": "predict_file"}
 """Each split and the ``data.*`` key of its file."""
@@ -159,11 +164,13 @@ class TaskDataModule(L.LightningDataModule):
     def encode_split(self, split: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Every feature of ``split``, each with ``index`` (its record's position); run once per split."""
         features = []
-        for start in range(0, len(records), 1000):
-            for offset, encoded in enumerate(self.encode_batch(records[start : start + 1000], split)):
-                for feature in encoded if isinstance(encoded, list) else [encoded]:
-                    feature["index"] = start + offset
-                    features.append(feature)
+        with Progress(f"tokenizing the {split} split", total=len(records), unit="examples") as progress:
+            for start in range(0, len(records), 1000):
+                for offset, encoded in enumerate(self.encode_batch(records[start : start + 1000], split)):
+                    for feature in encoded if isinstance(encoded, list) else [encoded]:
+                        feature["index"] = start + offset
+                        features.append(feature)
+                progress.update(min(1000, len(records) - start))
         return features
 
     def describe(self, record: dict[str, Any], split: str) -> dict[str, Any]:
@@ -265,7 +272,7 @@ class TaskDataModule(L.LightningDataModule):
             splits = {split: self.demo_records(split, size, c.seed * 1000 + i) for i, (split, size) in enumerate(sizes.items())}
         elif c.source == "files":
             splits = {
-                split: self._valid(split, self.read_file(getattr(c, key), key, labelled=True), getattr(c, key), True)
+                split: self._valid(split, self._read_reporting(getattr(c, key), key, labelled=True), getattr(c, key), True)
                 for split, key in SPLIT_KEYS.items()
                 if split != "predict" and getattr(c, key)
             }
@@ -276,8 +283,20 @@ class TaskDataModule(L.LightningDataModule):
         else:
             raise DataError(f"unknown data.source '{c.source}'; use files, demo or hub")
         if c.predict_file:
-            splits["predict"] = self._valid("predict", self.read_file(c.predict_file, "predict_file", labelled=False), c.predict_file, False)
+            splits["predict"] = self._valid("predict", self._read_reporting(c.predict_file, "predict_file", labelled=False), c.predict_file, False)
         return splits
+
+    def _read_reporting(self, path: str, key: str, labelled: bool) -> list[dict[str, Any]]:
+        """:meth:`read_file`, saying so before a large file and with the count and rate after a slow read."""
+        size = Path(path).stat().st_size if Path(path).is_file() else 0
+        if size >= LARGE_FILE_BYTES:
+            log.info("reading %s (%.0f MB, data.%s)", path, size / 1e6, key)
+        started = time.perf_counter()
+        records = self.read_file(path, key, labelled)
+        seconds = time.perf_counter() - started
+        if seconds >= QUIET_SECONDS:
+            log.info("read %s records of %s in %s (%s)", f"{len(records):,}", path, format_duration(seconds), rate_text(len(records), seconds, "records"))
+        return records
 
     def _valid(self, split: str, records: list[dict[str, Any]], path: Optional[str], labelled: bool) -> list[dict[str, Any]]:
         """``records`` without invalid ones (``data.invalid_rows=skip``), or a one-line error naming the first."""

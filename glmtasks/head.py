@@ -59,6 +59,9 @@ class TaskHead(Protocol):
     def predict(self, batch: dict[str, torch.Tensor]) -> list[dict[str, Any]]:
         """One JSON-serializable record per example, each with the batch's ``index``."""
 
+    # Optional: ``reply(messages, on_text) -> str``, the next assistant message of a conversation,
+    # streamed piece by piece to ``on_text``; a head that has it can be talked to with ``mode=chat``.
+
 
 def save_head(head: Any, directory: Path, merge_adapters: bool = True) -> None:
     """Write ``head`` to ``directory`` as a folder plain transformers loads: the one export path.

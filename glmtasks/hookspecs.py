@@ -10,7 +10,8 @@ adds a task by declaring an entry point in the ``glmtasks`` group that points at
 plugin module.
 
 Phases: *registration* hooks are called once, when the plugin manager is built, and
-their results are collected from every plugin (none of them is ``firstresult``).
+their results are collected from every plugin (none of them is ``firstresult``); the
+*report* hook (``glmtasks_draw_figures``) is called after a run, once per run directory.
 """
 
 from __future__ import annotations
@@ -69,4 +70,26 @@ def glmtasks_register_config_dirs() -> list:
 
     Returns:
         A list of absolute directory paths (``str`` or ``pathlib.Path``).
+    """
+
+
+@hookspec
+def glmtasks_draw_figures(run) -> list:
+    """Add figures to the report of a finished run (a *report* hook, not a registration hook).
+
+    Called at the end of training and of ``mode=evaluate`` (after ``metrics.json`` and
+    ``predictions.jsonl`` are written), and by ``python -m glmtasks report <run dir>``; only
+    when matplotlib is installed. Every plugin is called for every run: return figures only
+    for your own tasks (check ``run.task``). A plugin that raises loses its figures with a
+    one-line warning; the run is not affected.
+
+    Args:
+        run: a :class:`glmtasks.runinfo.RunFiles` (``glmtasks.api.RunFiles``), a read-only
+            view of the run directory: ``task``, ``task_info``, ``metrics`` (metrics.json),
+            ``config``, ``predictions()`` (the records of predictions.jsonl), ``history()`` and
+            ``curve(name)`` (logs/metrics.csv), ``path``.
+
+    Returns:
+        A list of :class:`glmtasks.specs.ReportFigure` (empty or None for none); each is
+        saved as ``report-<name>.png``.
     """

@@ -58,8 +58,9 @@ class TaskModule(L.LightningModule):
         connector = getattr(self._trainer, "_logger_connector", None)
         return connector is None or bool(connector.should_update_logs)
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "val", self.val_metrics)
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> Optional[Callable[[], list[dict[str, Any]]]]:
+        """Score the batch; returns the head's prediction builder, as :meth:`test_step` does (mode=evaluate writes them)."""
+        return self._evaluate(batch, "val", self.val_metrics).predictions
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> Optional[Callable[[], list[dict[str, Any]]]]:
         """Score the batch; returns the head's prediction builder (if it has one), which

@@ -9,7 +9,7 @@ import difflib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, Iterable, Iterator, TypeVar
+from typing import Generic, Iterable, Iterator, Optional, TypeVar
 
 import pluggy
 
@@ -79,11 +79,13 @@ class Registry:
     )
     metrics: Catalog[MetricSpec] = field(default_factory=lambda: Catalog("metric", "task.metrics"))
     config_dirs: list[tuple[Path, str]] = field(default_factory=list)
+    manager: Optional[pluggy.PluginManager] = None
+    """The plugin manager the registry was built from; later hooks (``glmtasks_draw_figures``) are called through it."""
 
     @classmethod
     def from_plugin_manager(cls, manager: pluggy.PluginManager) -> "Registry":
         """Call every registration hook of every plugin and check the result is coherent."""
-        registry = cls()
+        registry = cls(manager=manager)
         hook = manager.hook
         catalogs = [
             (hook.glmtasks_register_tasks, registry.tasks, TaskSpec),

@@ -23,6 +23,8 @@ from typing import Any, Mapping, Optional
 from glmtasks.config import BackboneConfig, RunConfig, build_dataclass, raise_if_errors
 from glmtasks.errors import ConfigError, DataError, RunDirError, WriteError
 from glmtasks.registry import Registry, default_registry
+from glmtasks.report import write_report
+from glmtasks.runinfo import recorded_run
 from glmtasks.specs import TaskSpec, resolve_factory
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,10 @@ def build_head_config(values: Mapping[str, Any], task: ResolvedTask, registry: R
 
 def check_config(config: RunConfig, registry: Registry) -> ResolvedTask:
     """Resolve the task and validate its data and head sections; all problems in one :class:`ConfigError`."""
+    from glmtasks.loggers import check_logger
+
     task = resolve_task(config, registry)
+    check_logger(config)
     errors: list[str] = []
     build_data_config(config, task, registry, errors)
     build_head_config(config.task.head_config, task, registry, errors)
@@ -176,8 +181,11 @@ def merges_adapters(backbone: BackboneConfig) -> bool:
 
 
 def run(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
-    """Run ``config.mode``: train, evaluate, predict or export; returns what it wrote to metrics.json."""
-    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export}
+    """Run ``config.mode``: train, evaluate, predict, export or chat; returns what it wrote to metrics.json."""
+    from glmtasks.progress import set_progress_bars
+
+    set_progress_bars(config.callbacks.progress_bar)
+    modes = {"train": train, "evaluate": evaluate, "predict": predict, "export": export, "chat": chat}
     return modes[config.mode](config, registry)
 
 
@@ -240,8 +248,9 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
 
     from glmtasks.backbone import load_tokenizer
     from glmtasks.module import TaskModule
-    from glmtasks.trainer import JsonlPredictionWriter, best_checkpoint, best_is_current, build_trainer
+    from glmtasks.trainer import JsonlPredictionWriter, build_trainer
 
+    started_at = time.time()
     registry = registry or default_registry()
     task = resolve_task(config, registry)
     L.seed_everything(config.seed, workers=True, verbose=False)
@@ -271,6 +280,21 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         _write_config(config, run_dir)
         write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config, head_config))
         tokenizer.save_pretrained(run_dir / TOKENIZER_DIR)
+    if trainer.is_global_zero and trainer.loggers:
+        from glmtasks.loggers import log_config
+
+        log_config(trainer.loggers, config, run_dir)
+
+    with recorded_run(run_dir, "train", started_at, write=trainer.is_global_zero):
+        result = _fit_and_test(config, registry, task, datamodule, module, trainer, writer, run_dir, resume_ckpt, head_config)
+    trainer.strategy.barrier()
+    return result
+
+
+def _fit_and_test(config: RunConfig, registry: Registry, task: ResolvedTask, datamodule: Any, module: Any, trainer: Any,
+                  writer: Any, run_dir: Path, resume_ckpt: Optional[Path], head_config: Any) -> dict[str, Any]:
+    """Fit, score the best weights on validation and test data, write metrics.json, export/ and the report."""
+    from glmtasks.trainer import best_checkpoint, best_is_current
 
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
@@ -308,8 +332,12 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
         write_json_atomic(run_dir / "metrics.json", result)
         if config.export:
             export_head(module.head, run_dir / "export", _metadata(task, datamodule.task_info, config, head_config), merges_adapters(config.backbone))
+        write_report(run_dir, registry)
+        if trainer.loggers:
+            from glmtasks.loggers import log_artifacts
+
+            log_artifacts(trainer.loggers, run_dir, run_dir / "export" if config.export and config.logger.log_export else None)
         log.info("run directory: %s", run_dir)
-    trainer.strategy.barrier()
     return result
 
 
@@ -412,30 +440,41 @@ def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = ()):
     import lightning as L
 
     from glmtasks.distributed import lightning_trainer_kwargs
+    from glmtasks.trainer import progress_callbacks
 
     kwargs = lightning_trainer_kwargs({k: v for k, v in config.trainer.items() if k in ("accelerator", "devices", "precision", "strategy", "num_nodes")})
     return L.Trainer(default_root_dir=str(run_dir), logger=False, enable_checkpointing=False,
                      enable_progress_bar=config.callbacks.progress_bar, use_distributed_sampler=False,
-                     callbacks=list(callbacks), **kwargs)
+                     callbacks=list(callbacks) + progress_callbacks(config), **kwargs)
 
 
 def evaluate(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
     """Metrics of a trained model on ``config.eval_split``, written to ``metrics.json``."""
     from glmtasks.module import TaskModule
 
+    from glmtasks.trainer import JsonlPredictionWriter
+
+    started_at = time.time()
     registry, task, datamodule, head, trained = _trained_setup(config, registry)
     module = TaskModule(head, _make_metrics(registry, task, trained.metadata["task_info"]), config.optimizer, config.scheduler)
     run_dir = prepare_run_dir(config)
-    trainer = _inference_trainer(config, run_dir)
-    if config.eval_split == "validation":
-        metrics = _scalars(trainer.validate(module, datamodule=datamodule, verbose=False))
-    else:
-        metrics = _scalars(trainer.test(module, datamodule=datamodule, verbose=False))
-    result = {"task": task.spec.name, "mode": "evaluate", "checkpoint": trained.source, "split": config.eval_split,
-              "metrics": metrics, "score": metrics.get(f"{'val' if config.eval_split == 'validation' else 'test'}/{task.monitor}"),
-              "skipped_rows": getattr(datamodule, "skipped_rows", {}), "run_dir": str(run_dir)}
-    if trainer.is_global_zero:
-        write_json_atomic(run_dir / "metrics.json", result)
+    validation = config.eval_split == "validation"
+    # The evaluated split's predictions come from the scoring pass itself (heads with a prediction builder).
+    writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(config.eval_split, index),
+                                   from_test=not validation, from_validation=validation)
+    trainer = _inference_trainer(config, run_dir, [writer])
+    with recorded_run(run_dir, "evaluate", started_at, write=trainer.is_global_zero):
+        if validation:
+            metrics = _scalars(trainer.validate(module, datamodule=datamodule, verbose=False))
+        else:
+            metrics = _scalars(trainer.test(module, datamodule=datamodule, verbose=False))
+        result = {"task": task.spec.name, "mode": "evaluate", "checkpoint": trained.source, "split": config.eval_split,
+                  "metrics": metrics, "score": metrics.get(f"{'val' if validation else 'test'}/{task.monitor}"),
+                  "monitor": f"{'val' if validation else 'test'}/{task.monitor}",
+                  "skipped_rows": getattr(datamodule, "skipped_rows", {}), "run_dir": str(run_dir)}
+        if trainer.is_global_zero:
+            write_json_atomic(run_dir / "metrics.json", result)
+            write_report(run_dir, registry)
     return result
 
 
@@ -471,6 +510,31 @@ def export(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, 
     export_head(head, run_dir / "export", metadata, merges_adapters(trained.backbone))
     return {"task": task.spec.name, "mode": "export", "checkpoint": trained.source, "export": str(run_dir / "export"),
             "run_dir": str(run_dir), "score": None}
+
+
+def chat(config: RunConfig, registry: Optional[Registry] = None, stdin: Any = None, stdout: Any = None) -> dict[str, Any]:
+    """Talk with a trained model in the terminal (:mod:`glmtasks.interactive`); the exchanges go to ``conversation.jsonl``."""
+    import sys
+
+    from glmtasks.backbone import load_tokenizer
+    from glmtasks.interactive import converse, head_reply
+
+    registry = registry or default_registry()
+    trained = locate_trained_model(config.checkpoint)
+    task = resolve_task(config, registry)
+    task.head = trained.metadata.get("head", task.head)
+    errors: list[str] = []
+    head_config = build_head_config(trained.metadata.get("head_config", {}), task, registry, errors)
+    raise_if_errors(errors)
+    head = _make_head(registry, task, trained.backbone, load_tokenizer(trained.backbone), trained.metadata["task_info"], head_config)
+    if trained.head_state is not None:
+        head.load_state_dict(trained.head_state)
+    head.eval()
+    reply = head_reply(head)
+    run_dir = prepare_run_dir(config)
+    system = config.data.get("system_prompt")
+    turns = converse(reply, stdin or sys.stdin, stdout or sys.stdout, system, run_dir / "conversation.jsonl")
+    return {"task": task.spec.name, "mode": "chat", "checkpoint": trained.source, "replies": turns, "run_dir": str(run_dir), "score": None}
 
 
 def _make_head(registry: Registry, task: ResolvedTask, backbone: BackboneConfig, tokenizer: Any, task_info: dict, head_config: Any):

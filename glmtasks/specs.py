@@ -125,6 +125,25 @@ class MetricSpec:
         return factory(task_info) if wants_info else factory()
 
 
+@dataclass(frozen=True)
+class ReportFigure:
+    """One figure a plugin adds to a run's report (returned by ``glmtasks_draw_figures``).
+
+    Attributes:
+        name: file name stem: the figure is saved as ``report-<name>.png`` in the run directory
+            (letters, digits, ``-`` and ``_``).
+        draw: ``draw(figure)`` fills a fresh ``matplotlib.figure.Figure`` (``figure.add_subplot``,
+            ``ax.bar``...); it may resize it with ``figure.set_size_inches``. It is called only
+            when matplotlib is installed, with the non-interactive Agg canvas: no window opens,
+            and the plugin need not import matplotlib itself.
+        title: the figure's title (``figure.suptitle``); empty for none.
+    """
+
+    name: str
+    draw: Callable[[Any], None]
+    title: str = ""
+
+
 @dataclass
 class Registrations:
     """Everything one plugin registered; used by the registry to attribute names."""

@@ -3,15 +3,36 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+import time
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 import lightning as L
-from lightning.pytorch.callbacks import BasePredictionWriter, Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import BasePredictionWriter, Callback, ModelCheckpoint, ModelSummary
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from glmtasks.config import RunConfig
+from glmtasks.progress import format_duration, rate_text
+
+log = logging.getLogger(__name__)
+
+# torch 2.10+ deprecates ``LeafSpec``, which Lightning 2.6's own ``utilities/_pytree.py`` still builds on every run;
+# the warning names no action for users, so exactly that one is silenced.
+warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
+
+
+class _DropLightningTips(logging.Filter):
+    """Drops Lightning's advertisement lines ("💡 Tip: ... try installing litlogger")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")
+
+
+for _name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+    logging.getLogger(_name).addFilter(_DropLightningTips())
 
 
 class JsonlPredictionWriter(BasePredictionWriter):
@@ -27,11 +48,13 @@ class JsonlPredictionWriter(BasePredictionWriter):
     stays False: the caller then runs a predict pass.
     """
 
-    def __init__(self, path: Path, describe, from_test: bool = False):
+    def __init__(self, path: Path, describe, from_test: bool = False, from_validation: bool = False):
         super().__init__(write_interval="batch")
         self.path = path
         self.describe = describe
         self.from_test = from_test
+        self.from_validation = from_validation
+        """Also take the records of a ``trainer.validate`` pass (mode=evaluate on the validation split)."""
         self.complete = False
         """Whether the last test pass wrote every test prediction (only with ``from_test``)."""
         self._file = None
@@ -76,23 +99,49 @@ class JsonlPredictionWriter(BasePredictionWriter):
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._finish(trainer, keep=True)
 
-    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.from_test:
-            self.complete, self._missing = False, False
-            self._open(trainer)
+    def _evaluation_start(self, trainer: L.Trainer) -> None:
+        self.complete, self._missing = False, False
+        self._open(trainer)
 
-    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        if not self.from_test or self._missing:
+    def _evaluation_batch(self, outputs: Any) -> None:
+        if self._missing:
             return
         if callable(outputs):
             self._write(outputs())
         else:
             self._missing = True
 
+    def _evaluation_end(self, trainer: L.Trainer) -> None:
+        self.complete = not trainer.strategy.reduce_boolean_decision(self._missing, all=False)  # any rank missing
+        self._finish(trainer, keep=self.complete)
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.from_test:
+            self._evaluation_start(trainer)
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if self.from_test:
+            self._evaluation_batch(outputs)
+
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.from_test:
-            self.complete = not trainer.strategy.reduce_boolean_decision(self._missing, all=False)  # any rank missing
-            self._finish(trainer, keep=self.complete)
+            self._evaluation_end(trainer)
+
+    def _validating(self, trainer: L.Trainer) -> bool:
+        """Only a ``trainer.validate`` pass (mode=evaluate), not the validations inside ``fit``."""
+        return self.from_validation and trainer.state.fn == "validate" and not trainer.sanity_checking
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._validating(trainer):
+            self._evaluation_start(trainer)
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if self._validating(trainer):
+            self._evaluation_batch(outputs)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._validating(trainer):
+            self._evaluation_end(trainer)
 
 
 class FiniteLossCheck(Callback):
@@ -236,9 +285,156 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             raise WriteError(f"cannot write checkpoint {target}: {exc.strerror or exc}; {kept}; free space and continue with resume=auto") from exc
 
 
+class ParameterSummary(ModelSummary):
+    """Lightning's model summary as a plain table, without FLOPs when none were counted.
+
+    Lightning counts FLOPs only from a module's ``example_input_array``, which glmtasks modules
+    do not have, so its summary ends with a column of zeros and "Total FLOPs: 0".
+    """
+
+    @staticmethod
+    def summarize(summary_data: list, total_parameters: int, trainable_parameters: int, model_size: float,
+                  total_training_modes: dict, total_flops: int = 0, **summarize_kwargs: Any) -> None:
+        """Log the table of top-level modules and the parameter counts."""
+        from lightning.pytorch.utilities.model_summary.model_summary import get_human_readable_count
+
+        columns = [(name, values) for name, values in summary_data if total_flops or name != "FLOPs"]
+        header = [name for name, _ in columns]
+        rows = [[str(values[i]) for _, values in columns] for i in range(len(columns[0][1]) if columns else 0)]
+        widths = [max(len(row[k]) for row in [header, *rows]) for k in range(len(header))]
+        lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in [header, *rows]]
+        lines.insert(1, "-" * len(lines[0]))
+        def count(value: int) -> str:
+            return get_human_readable_count(int(value)).strip()
+
+        lines.append(
+            f"{count(trainable_parameters)} trainable parameters, {count(total_parameters - trainable_parameters)} frozen, "
+            f"{count(total_parameters)} in all ({model_size:.1f} MB); "
+            f"modules in train mode: {total_training_modes.get('train', 0)}, in eval mode: {total_training_modes.get('eval', 0)}"
+            + (f"; {count(total_flops)} FLOPs" if total_flops else "")
+        )
+        log.info("model:\n%s", "\n".join(lines))
+
+
+class ProgressLog(Callback):
+    """Periodic plain progress lines when the progress bar is off (``callbacks.progress_bar=false``).
+
+    Training: every ``interval`` seconds, ``step 1200/5000 (24%) epoch 1/3 loss 0.4312 | 3.1 steps/s,
+    98 samples/s | elapsed 6m27s, ETA 20m25s``; after each validation, its metrics. Validation,
+    test and prediction passes that take longer than ``interval`` (generation) print their batch
+    and example counts with rates the same way.
+    """
+
+    def __init__(self, interval: float = 30.0):
+        self.interval = interval
+        self._started = 0.0
+        self._last = 0.0
+        self._start_step = 0
+        self._samples = 0
+        self._eval: dict[str, Any] = {}
+
+    # -- training -------------------------------------------------------------------------
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._started = self._last = time.perf_counter()
+        self._start_step = trainer.global_step
+        self._samples = 0
+
+    def total_steps(self, trainer: L.Trainer) -> Optional[int]:
+        """Optimizer steps of the whole fit, or None when unknown."""
+        if trainer.max_steps and trainer.max_steps > 0:
+            return int(trainer.max_steps)
+        batches = trainer.num_training_batches
+        if trainer.max_epochs is None or trainer.max_epochs < 0 or not math.isfinite(batches):
+            return None
+        return math.ceil(batches / trainer.accumulate_grad_batches) * trainer.max_epochs
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self._samples += _batch_size(batch)
+        now = time.perf_counter()
+        if now - self._last < self.interval or not trainer.is_global_zero:
+            return
+        self._last = now
+        loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
+        log.info(self.training_line(trainer, now - self._started, float(loss.detach().float().mean()) if hasattr(loss, "detach") else None))
+
+    def training_line(self, trainer: L.Trainer, elapsed: float, loss: Optional[float]) -> str:
+        """The progress line of a training step (see the class docstring)."""
+        step, total = trainer.global_step, self.total_steps(trainer)
+        done = step - self._start_step
+        text = f"step {step}" + (f"/{total} ({100 * step / total:.0f}%)" if total else "")
+        if trainer.max_epochs and trainer.max_epochs > 0:
+            text += f" epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
+        if loss is not None:
+            text += f" loss {loss:.4f}"
+        text += f" | {rate_text(done, elapsed, 'steps')}, {rate_text(self._samples, elapsed, 'samples')} | elapsed {format_duration(elapsed)}"
+        if total and done > 0 and step < total:
+            text += f", ETA {format_duration(elapsed * (total - step) / done)}"
+        return text
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero or trainer.state.fn != "fit":
+            return
+        values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/") and getattr(v, "numel", lambda: 1)() == 1}
+        log.info("validation at step %d: %s", trainer.global_step, " ".join(f"{k}={v:.4g}" for k, v in sorted(values.items())))
+
+    # -- evaluation passes ------------------------------------------------------------------
+    def _eval_start(self, stage: str) -> None:
+        self._eval = {"stage": stage, "started": time.perf_counter(), "last": time.perf_counter(), "examples": 0}
+
+    def _eval_batch(self, trainer: L.Trainer, batch: Any, batch_idx: int, dataloader_idx: int, batches: Any) -> None:
+        if not self._eval:
+            return
+        self._eval["examples"] += _batch_size(batch)
+        now = time.perf_counter()
+        if now - self._eval["last"] < self.interval or not trainer.is_global_zero:
+            return
+        self._eval["last"] = now
+        elapsed = now - self._eval["started"]
+        total = batches[dataloader_idx] if isinstance(batches, (list, tuple)) and len(batches) > dataloader_idx else None
+        done = batch_idx + 1
+        text = f"{self._eval['stage']}: batch {done}" + (f"/{total}" if total and math.isfinite(total) else "")
+        text += f", {self._eval['examples']:,} examples | {rate_text(self._eval['examples'], elapsed, 'examples')}"
+        if total and math.isfinite(total) and done < total:
+            text += f" | ETA {format_duration(elapsed * (total - done) / done)}"
+        log.info(text)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._eval_start("validation")
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if not trainer.sanity_checking:
+            self._eval_batch(trainer, batch, batch_idx, dataloader_idx, trainer.num_val_batches)
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._eval_start("test")
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        self._eval_batch(trainer, batch, batch_idx, dataloader_idx, trainer.num_test_batches)
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._eval_start("predict")
+
+    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        self._eval_batch(trainer, batch, batch_idx, dataloader_idx, trainer.num_predict_batches)
+
+
+def _batch_size(batch: Any) -> int:
+    index = batch.get("index") if isinstance(batch, Mapping) else None
+    return len(index) if index is not None else 0
+
+
+def progress_callbacks(config: RunConfig) -> list[Callback]:
+    """The progress display of ``callbacks``: Lightning's bar (``progress_bar``), else :class:`ProgressLog` lines."""
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    if config.callbacks.progress_bar:
+        return [TQDMProgressBar(refresh_rate=10)]
+    return [ProgressLog(config.callbacks.progress_interval)]
+
+
 def build_callbacks(config: RunConfig, run_dir: Path, monitor: str, mode: str) -> list[Callback]:
     """Checkpointing, early stopping, learning-rate monitor and progress bar from ``callbacks``."""
-    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, TQDMProgressBar
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
 
     c = config.callbacks
     callbacks: list[Callback] = [FiniteLossCheck(), StopOnSignal(run_dir / "checkpoints" if c.checkpoint.enabled else None)]
@@ -270,20 +466,10 @@ def build_callbacks(config: RunConfig, run_dir: Path, monitor: str, mode: str) -
         callbacks.append(EarlyStopping(monitor=f"val/{monitor}", mode=mode, patience=c.early_stopping.patience, min_delta=c.early_stopping.min_delta))
     if c.lr_monitor and config.logger.name != "none":
         callbacks.append(LearningRateMonitor(logging_interval="step"))
-    if c.progress_bar:
-        callbacks.append(TQDMProgressBar(refresh_rate=10))
+    callbacks += progress_callbacks(config)
+    if config.trainer.get("enable_model_summary", True) is not False:
+        callbacks.append(ParameterSummary(max_depth=1))
     return callbacks
-
-
-def build_logger(config: RunConfig, run_dir: Path) -> Any:
-    """CSV (default), TensorBoard, or no logger, writing under the run directory."""
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-
-    if config.logger.name == "csv":
-        return CSVLogger(save_dir=str(run_dir), name="logs", version="")
-    if config.logger.name == "tensorboard":
-        return TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="")
-    return False
 
 
 def build_trainer(config: RunConfig, run_dir: Path, monitor: str, mode: str, extra_callbacks: Sequence[Callback] = ()) -> L.Trainer:
@@ -295,9 +481,11 @@ def build_trainer(config: RunConfig, run_dir: Path, monitor: str, mode: str, ext
     (:func:`glmtasks.distributed.build_strategy`).
     """
     from glmtasks.distributed import lightning_trainer_kwargs
+    from glmtasks.loggers import build_loggers
 
     kwargs = lightning_trainer_kwargs(config.trainer)
     kwargs.setdefault("use_distributed_sampler", False)
+    kwargs["enable_model_summary"] = False  # build_callbacks adds ParameterSummary unless trainer.enable_model_summary=false
     strategy = kwargs.get("strategy")
     sharded = any(name in (strategy if isinstance(strategy, str) else type(strategy).__name__).lower() for name in ("fsdp", "deepspeed"))
     if not sharded:  # FSDP and DeepSpeed write sharded checkpoints through their own IO
@@ -305,7 +493,7 @@ def build_trainer(config: RunConfig, run_dir: Path, monitor: str, mode: str, ext
     return L.Trainer(
         default_root_dir=str(run_dir),
         callbacks=build_callbacks(config, run_dir, monitor, mode) + list(extra_callbacks),
-        logger=build_logger(config, run_dir),
+        logger=build_loggers(config, run_dir),
         enable_checkpointing=config.callbacks.checkpoint.enabled,
         enable_progress_bar=config.callbacks.progress_bar,
         **kwargs,

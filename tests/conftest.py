@@ -52,3 +52,15 @@ def run_cli(tmp_path):
         return run_glmtasks(list(args), tmp_path, env={"GLMTASKS_SHARED_DATA": str(SHARED_DATA), **(env or {})}, cwd=cwd, timeout=timeout)
 
     return run
+
+
+SMALL_SENTIMENT = ["data.demo_train_size=300", "data.demo_eval_size=64", "callbacks.progress_interval=0"]
+"""The shared tiny sentiment run: small demo data, a progress line after every step (progress_bar=false)."""
+
+
+@pytest.fixture(scope="session")
+def sentiment_task_run(tmp_path_factory):
+    """One tiny sentiment run (a :class:`glmtasks.testing.TaskRun`) shared by every test file that only reads its outputs."""
+    from glmtasks.testing import run_task
+
+    return run_task("sentiment", SMALL_SENTIMENT, tmp_path_factory.mktemp("sentiment"))

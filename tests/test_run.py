@@ -21,9 +21,9 @@ def one_line_error(result) -> str:
 
 
 @pytest.fixture(scope="module")
-def sentiment_run(tmp_path_factory):
-    """One tiny sentiment run shared by the tests that inspect its outputs."""
-    run = run_task("sentiment", SMALL_DEMO, tmp_path_factory.mktemp("sentiment"))
+def sentiment_run(sentiment_task_run):
+    """The session's tiny sentiment run (conftest), shared by the tests that inspect its outputs."""
+    run = sentiment_task_run
     assert len(run.run_dirs()) == 1
     return run.run_dir, run.stdout
 

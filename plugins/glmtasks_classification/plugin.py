@@ -62,3 +62,14 @@ def glmtasks_register_metrics():
 def glmtasks_register_config_dirs():
     """``task/``, ``data/`` and ``experiment/`` configs of this plugin."""
     return [Path(__file__).parent / "conf"]
+
+
+@hookimpl
+def glmtasks_draw_figures(run):
+    """The confusion matrix of a sentiment or classification run (drawn from predictions.jsonl)."""
+    if run.task not in ("sentiment", "classification"):
+        return []
+    from glmtasks_classification.figures import confusion_matrix_figure
+
+    figure = confusion_matrix_figure(run)
+    return [figure] if figure else []

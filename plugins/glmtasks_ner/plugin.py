@@ -64,3 +64,14 @@ def glmtasks_register_metrics():
 def glmtasks_register_config_dirs():
     """``task/ner.yaml``, ``data/{ner,conll2003}.yaml`` and ``experiment/`` configs."""
     return [Path(__file__).parent / "conf"]
+
+
+@hookimpl
+def glmtasks_draw_figures(run):
+    """Precision, recall and F1 bars per entity type of an NER run."""
+    if run.task != "ner":
+        return []
+    from glmtasks_ner.figures import entity_type_figure
+
+    figure = entity_type_figure(run)
+    return [figure] if figure else []

@@ -32,7 +32,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule, read_table, read_text, require_columns
+from glmtasks.api import ConfigError, DataError, PadCollator, Progress, TaskDataModule, read_table, read_text, require_columns
 from glmtasks_pretrain.config import PretrainDataConfig
 from glmtasks_pretrain.masking import blank_infilling_sample, causal_lm_sample
 
@@ -312,10 +312,14 @@ class PretrainDataModule(TaskDataModule):
         if id(records) not in self._packed:
             eos = self.tokenizer.eos_token_id
             packed = []
-            for source, group in itertools.groupby(records, key=lambda record: record["source"]):
-                documents = [record["text"] for record in group]
-                ids = [row for i in range(0, len(documents), 1000) for row in self.tokenizer(documents[i : i + 1000], add_special_tokens=False)["input_ids"]]
-                packed.append((source, pack_blocks(ids, self.config.block_size, eos)))
+            with Progress("tokenizing documents", total=len(records), unit="documents") as progress:
+                for source, group in itertools.groupby(records, key=lambda record: record["source"]):
+                    documents = [record["text"] for record in group]
+                    ids = []
+                    for i in range(0, len(documents), 1000):
+                        ids += self.tokenizer(documents[i : i + 1000], add_special_tokens=False)["input_ids"]
+                        progress.update(len(documents[i : i + 1000]))
+                    packed.append((source, pack_blocks(ids, self.config.block_size, eos)))
             self._packed[id(records)] = packed
         return self._packed[id(records)]
 

@@ -64,3 +64,14 @@ def glmtasks_register_metrics():
 def glmtasks_register_config_dirs():
     """``task/qa.yaml``, ``data/{qa,squad,cmrc2018}.yaml``, ``experiment/`` and ``hparams_search/qa.yaml`` configs."""
     return [Path(__file__).parent / "conf"]
+
+
+@hookimpl
+def glmtasks_draw_figures(run):
+    """F1 by question type (first wh-word) and by answer length of a QA run."""
+    if run.task != "qa":
+        return []
+    from glmtasks_qa.figures import qa_breakdown_figure
+
+    figure = qa_breakdown_figure(run)
+    return [figure] if figure else []

@@ -66,3 +66,14 @@ def glmtasks_register_metrics():
 def glmtasks_register_config_dirs():
     """``task/``, ``data/``, ``experiment/`` and ``hparams_search/`` configs of this plugin."""
     return [Path(__file__).parent / "conf"]
+
+
+@hookimpl
+def glmtasks_draw_figures(run):
+    """ROUGE-L by reference length of a summarization run."""
+    if run.task != "summarization":
+        return []
+    from glmtasks_summarization.figures import rouge_by_length_figure
+
+    figure = rouge_by_length_figure(run)
+    return [figure] if figure else []

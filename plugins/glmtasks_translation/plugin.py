@@ -61,3 +61,14 @@ def glmtasks_register_metrics():
 def glmtasks_register_config_dirs():
     """``task/``, ``data/``, ``experiment/`` and ``hparams_search/`` configs of this plugin."""
     return [Path(__file__).parent / "conf"]
+
+
+@hookimpl
+def glmtasks_draw_figures(run):
+    """Sentence chrF by reference length of a translation run."""
+    if run.task != "translation":
+        return []
+    from glmtasks_translation.figures import chrf_by_length_figure
+
+    figure = chrf_by_length_figure(run)
+    return [figure] if figure else []
