@@ -56,6 +56,11 @@ _EXPORTS: dict[str, str] = {
     "distributed_position": "glmtasks.data",
     "shard_bounds": "glmtasks.data",
     "Progress": "glmtasks.progress",
+    "local_data_file": "glmtasks.data",
+    "split_archive_path": "glmtasks.data",
+    # languages
+    "is_cjk": "glmtasks.cjk",
+    "normalize_punctuation": "glmtasks.cjk",
     # errors
     "GlmtasksError": "glmtasks.errors",
     "ConfigError": "glmtasks.errors",

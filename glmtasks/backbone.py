@@ -27,14 +27,23 @@ SPECIAL_TOKENS = {
 }
 
 
-def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int):
+def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, whole_cjk_characters: bool = True):
     """Train a byte-level BPE tokenizer on ``texts``; returns a ``PreTrainedTokenizerFast``.
 
     Single texts are encoded as ``text <eos>`` and pairs as ``a <sep> b <eos>``, so that a
     decoder-only classifier pooling the last token always pools the same token.
+
+    With ``whole_cjk_characters`` every CJK character of the training text (after NFKC) is one
+    token (:func:`glmtasks.cjk.whole_character_merges`) instead of 2-3 byte pieces; learned merges
+    of characters into words still apply. The vocabulary then holds ``vocab_size`` learned
+    tokens plus the characters that were not among them (none for text without CJK).
     """
+    from collections import Counter
+
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
+
+    from glmtasks.cjk import counting_cjk, whole_character_merges
 
     specials = list(SPECIAL_TOKENS.values())
     tokenizer = Tokenizer(models.BPE())
@@ -47,7 +56,10 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
+    cjk_counts: Counter = Counter()
+    tokenizer.train_from_iterator(counting_cjk(texts, cjk_counts), trainer=trainer)
+    if whole_cjk_characters and cjk_counts:
+        tokenizer = Tokenizer.from_str(whole_character_merges(tokenizer.to_str(), cjk_counts))
     eos, sep = SPECIAL_TOKENS["eos_token"], SPECIAL_TOKENS["sep_token"]
     tokenizer.post_processor = processors.Sequence(
         [

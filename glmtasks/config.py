@@ -97,7 +97,7 @@ class DataConfig:
     source: str = "files"
     """``files`` (the ``*_file`` keys), ``demo`` (the task's generated data set) or ``hub`` (``hub_dataset``; needs network)."""
     train_file: Optional[str] = None
-    """Training data file."""
+    """Training data file; every ``*_file`` may name a member of a zip archive through it (``data.zip/train.tsv``)."""
     validation_file: Optional[str] = None
     """Validation data file; without it, ``validation_size`` training examples are held out."""
     test_file: Optional[str] = None
@@ -108,6 +108,8 @@ class DataConfig:
     """File format: csv, tsv, json (also JSON lines), parquet or text; default: from the file suffix."""
     validation_size: Optional[int] = None
     """Hold out this many training examples (random, ``seed``) as validation when there is no validation file."""
+    test_size: Optional[int] = None
+    """Hold out this many training examples (random, ``seed``, disjoint from validation) as test when there is no test file."""
     hub_dataset: Optional[str] = None
     """Dataset name on the Hugging Face hub (``source=hub``)."""
     hub_config: Optional[str] = None

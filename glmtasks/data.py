@@ -27,6 +27,68 @@ from glmtasks.errors import DataError
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".txt": "text"}
 
 
+ARCHIVE_SUFFIX = ".zip"
+
+
+def split_archive_path(path: str | Path) -> Optional[tuple[Path, str]]:
+    """``(archive, member)`` when ``path`` names a member of a zip archive, else None.
+
+    A path through a ``.zip`` file names one of its members, e.g.
+    ``data/chnsenticorp.zip/train.tsv`` (member ``train.tsv``) or ``corpus.zip/csv/dev.csv``
+    (member ``csv/dev.csv``). A path whose ``.zip`` part is not an existing file is not split.
+    """
+    parts = Path(path).parts
+    for i, part in enumerate(parts[:-1]):
+        if part.lower().endswith(ARCHIVE_SUFFIX):
+            archive = Path(*parts[: i + 1])
+            if archive.is_file():
+                return archive, "/".join(parts[i + 1 :])
+    return None
+
+
+def local_data_file(path: str | Path, key: str) -> Path:
+    """A file on disk holding the data of ``path``: the path itself, or a zip member extracted once.
+
+    A member (``archive.zip/member``, see :func:`split_archive_path`) is extracted to
+    ``$GLMTASKS_CACHE/archives/<digest of the archive's path, size and mtime>/`` (default
+    ``~/.cache/glmtasks``) and reused by later runs while the archive is unchanged, so readers
+    that need a real file (``datasets``) read it as any other file. A member that is not in the
+    archive is a one-line :class:`DataError` listing the members; a plain path is returned as
+    it is (its readers check it exists).
+    """
+    import hashlib
+    import os
+    import zipfile
+
+    found = split_archive_path(path)
+    if found is None:
+        return Path(path)
+    archive, member = found
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            members = [name for name in zipped.namelist() if not name.endswith("/")]
+            if member not in members:
+                raise DataError(
+                    f"{archive} (data.{key}) has no member '{member}'; its members are {', '.join(members) or 'none'}; "
+                    f"set data.{key}={archive}/<member>"
+                )
+            stat = archive.stat()
+            digest = hashlib.sha256(f"{archive.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+            root = os.environ.get("GLMTASKS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "glmtasks"
+            target = Path(root) / "archives" / digest / member
+            if target.is_file() and target.stat().st_size == zipped.getinfo(member).file_size:
+                return target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            with zipped.open(member) as source, tmp.open("wb") as sink:
+                while chunk := source.read(1 << 20):
+                    sink.write(chunk)
+            os.replace(tmp, target)  # atomic: concurrent runs never read a half-written member
+            return target
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile) as exc:
+        raise DataError(f"cannot read {archive} as a zip archive (data.{key}): {type(exc).__name__}: {exc}; give an intact zip file") from exc
+
+
 def infer_format(path: Path, declared: Optional[str]) -> str:
     """``declared`` if given, else the format implied by the file suffix (``.gz`` ignored)."""
     if declared:
@@ -59,12 +121,13 @@ def read_text(path: str | Path, key: str, what: str = "") -> str:
     Refused with the fix named: a corrupt gzip file, a gzipped file without ``.gz``, a binary
     file (NUL bytes), bytes that are not UTF-8 (the line is named). A byte-order mark is dropped;
     ``\\r\\n`` and ``\\r`` line ends become ``\\n``. ``what`` says more about the file in messages.
+    ``path`` may name a member of a zip archive (``archive.zip/member.txt``, :func:`local_data_file`).
     """
     import gzip
     import zlib
 
-    file = Path(path)
-    where = f"{file} (data.{key}{what})"
+    where = f"{path} (data.{key}{what})"
+    file = local_data_file(path, key)
     if not file.is_file():
         raise DataError(f"data file not found: {where}; fix the path with data.{key}=<file>")
     try:
@@ -76,7 +139,7 @@ def read_text(path: str | Path, key: str, what: str = "") -> str:
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read {where}: {type(exc).__name__}: {exc}; give an intact {'gzip ' if file.suffix == '.gz' else ''}file") from exc
     if file.suffix != ".gz" and data.startswith(GZIP_MAGIC):
-        raise DataError(f"{where} is gzip-compressed; name it {file.name}.gz (or decompress it)")
+        raise DataError(f"{where} is gzip-compressed; name it {Path(path).name}.gz (or decompress it)")
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         raise DataError(f"{where} is a binary file, not text (a NUL byte on line {line}); give a UTF-8 text file")
@@ -95,16 +158,17 @@ def read_table(path: str | Path, key: str, declared_format: Optional[str] = None
     """Read a csv/tsv/json(l)/parquet/text file into a ``datasets.Dataset``.
 
     Args:
-        path: the file.
+        path: the file, or a member of a zip archive (``archive.zip/train.tsv``, :func:`local_data_file`).
         key: the config key that named it (``train_file``...), used in error messages.
         declared_format: ``data.format``, or None to infer from the suffix.
     """
     import datasets
 
-    file = Path(path)
+    shown = Path(path)
+    file = local_data_file(path, key)
     if not file.is_file():
-        raise DataError(f"data file not found: {file} (data.{key}); fix the path with data.{key}=<file>")
-    fmt = infer_format(file, declared_format)
+        raise DataError(f"data file not found: {shown} (data.{key}); fix the path with data.{key}=<file>")
+    fmt = infer_format(shown, declared_format)
     builder, kwargs = fmt, {}
     if fmt in ("csv", "tsv"):
         builder = "csv"
@@ -112,25 +176,26 @@ def read_table(path: str | Path, key: str, declared_format: Optional[str] = None
             kwargs = {"sep": "\t", "quoting": 3}  # csv.QUOTE_NONE: quotes are text
         # Every cell as the text it is: no type guessing (a label 1 stays "1", not 1.0 because
         # another cell is empty), and an empty cell is "" rather than a NaN that becomes a class.
-        kwargs.update(keep_default_na=False, encoding="utf-8-sig", features=_string_features(file, fmt, key))
+        kwargs.update(keep_default_na=False, encoding="utf-8-sig", features=_string_features(file, fmt, key, shown))
     try:
         dataset = datasets.load_dataset(builder, data_files=str(file), split="train", **kwargs)
     except Exception as exc:  # noqa: BLE001 - parser errors of every kind mean a malformed file
         if "corresponds to no data" in str(exc):
-            raise DataError(f"data file {file} (data.{key}) has no rows; give a file with examples") from exc
-        raise DataError(f"cannot read {file} as {fmt} (data.{key}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+            raise DataError(f"data file {shown} (data.{key}) has no rows; give a file with examples") from exc
+        raise DataError(f"cannot read {shown} as {fmt} (data.{key}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
     if len(dataset) == 0:
-        raise DataError(f"data file {file} (data.{key}) has no rows; give a file with examples")
+        raise DataError(f"data file {shown} (data.{key}) has no rows; give a file with examples")
     return dataset
 
 
-def _string_features(file: Path, fmt: str, key: str):
-    """``datasets.Features`` declaring every column of a csv/tsv file's header row a string."""
+def _string_features(file: Path, fmt: str, key: str, shown: Optional[Path] = None):
+    """``datasets.Features`` declaring every column of a csv/tsv file's header row a string (``shown``: its name in messages)."""
     import csv
     import gzip
 
     import datasets
 
+    shown = shown or file
     opener = gzip.open if file.suffix == ".gz" else open
     try:
         with opener(file, "rt", encoding="utf-8-sig", newline="") as handle:  # -sig: a byte-order mark is not part of a name
@@ -139,13 +204,13 @@ def _string_features(file: Path, fmt: str, key: str):
             else:
                 header = next(csv.reader(handle), [])
     except (UnicodeDecodeError, OSError, csv.Error) as exc:
-        raise DataError(f"cannot read {file} as {fmt} (data.{key}): {type(exc).__name__}: {exc}; give a UTF-8 text file") from exc
+        raise DataError(f"cannot read {shown} as {fmt} (data.{key}): {type(exc).__name__}: {exc}; give a UTF-8 text file") from exc
     if not any(name.strip() for name in header):
-        raise DataError(f"data file {file} (data.{key}) has no header row; its first line must name the columns")
+        raise DataError(f"data file {shown} (data.{key}) has no header row; its first line must name the columns")
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates or "" in header:
         problem = f"repeats the column name(s) {', '.join(duplicates)}" if duplicates else "has a column without a name"
-        raise DataError(f"the header row of {file} (data.{key}) {problem}; give every column its own name")
+        raise DataError(f"the header row of {shown} (data.{key}) {problem}; give every column its own name")
     return datasets.Features({name: datasets.Value("string") for name in header})
 
 

@@ -10,7 +10,8 @@ everything that is the same for every task:
   ``datasets``), ``demo`` (the task's generator) or ``hub`` (``datasets.load_dataset``);
   ``data.predict_file`` whatever the source;
 * **splits and fallbacks**: the test split falls back to validation; without a validation
-  file, ``data.validation_size`` training examples are held out; a missing split is an error
+  file, ``data.validation_size`` training examples are held out (``data.test_size`` for a test
+  split without a test file); a missing split is an error
   naming the key that sets it;
 * **subsampling**: ``data.max_train_samples`` (a random subset, ``data.seed``) and
   ``data.max_eval_samples`` (the first N validation and test examples);
@@ -356,19 +357,14 @@ class TaskDataModule(L.LightningDataModule):
         return splits
 
     def _arrange(self, splits: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-        """Held-out validation, subsampling and the test fallback, in that order."""
+        """Held-out test and validation, subsampling and the test fallback, in that order."""
         c = self.config
+        if "test" not in splits and "train" in splits and c.test_size:
+            splits["train"], splits["test"] = _hold_out(splits["train"], c.test_size, c.seed + 1, "test_size")
         if "validation" not in splits and "train" in splits:
             if not c.validation_size:
                 raise DataError("there is no validation data; give it with data.validation_file=<file>, or hold out training examples with data.validation_size=<N>")
-            train = splits["train"]
-            if c.validation_size >= len(train):
-                raise DataError(f"data.validation_size={c.validation_size} leaves no training examples ({len(train)} in all); choose a smaller size")
-            order = list(range(len(train)))
-            random.Random(c.seed).shuffle(order)
-            held = set(order[: c.validation_size])
-            splits["validation"] = [train[i] for i in sorted(held)]
-            splits["train"] = [row for i, row in enumerate(train) if i not in held]
+            splits["train"], splits["validation"] = _hold_out(splits["train"], c.validation_size, c.seed, "validation_size")
         if c.max_train_samples and "train" in splits and c.max_train_samples < len(splits["train"]):
             chosen = random.Random(c.seed).sample(range(len(splits["train"])), c.max_train_samples)
             splits["train"] = [splits["train"][i] for i in sorted(chosen)]
@@ -379,6 +375,16 @@ class TaskDataModule(L.LightningDataModule):
         if "validation" in splits:
             splits.setdefault("test", splits["validation"])
         return splits
+
+
+def _hold_out(train: list[dict[str, Any]], size: int, seed: int, key: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``size`` random records of ``train`` (``seed``) held out, both parts in file order: (kept, held out)."""
+    if size >= len(train):
+        raise DataError(f"data.{key}={size} leaves no training examples ({len(train)} in all); choose a smaller size")
+    order = list(range(len(train)))
+    random.Random(seed).shuffle(order)
+    held = set(order[:size])
+    return [row for i, row in enumerate(train) if i not in held], [train[i] for i in sorted(held)]
 
 
 def is_blank(value: Any) -> bool:

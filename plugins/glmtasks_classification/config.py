@@ -27,6 +27,8 @@ class ClassificationDataConfig(DataConfig):
     """Label names; integer labels in the data index this list. Default: sorted labels of the training data."""
     demo_label_noise: float = 0.05
     """Share of demo training labels flipped at random (validation and test stay clean)."""
+    language: str = "en"
+    """Language of the text: ``en`` or ``zh``; picks the generated demo set (``data.source=demo``): English or Chinese reviews."""
 
 
 @dataclass

@@ -38,13 +38,15 @@ class ClassificationDataModule(TaskDataModule):
         return None
 
     def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
-        from glmtasks_classification.demo import generate_sentiment
+        from glmtasks_classification.demo import LANGUAGES, generate_sentiment
 
         c = self.config
         if c.text_pair_column:
             raise DataError("the demo set has single texts; unset data.text_pair_column or use data.source=files")
+        if c.language not in LANGUAGES:
+            raise DataError(f"the demo set has no language '{c.language}'; use data.language={' or data.language='.join(LANGUAGES)}, or data.source=files")
         noise = c.demo_label_noise if split == "train" else 0.0
-        columns = generate_sentiment(size, seed=seed, label_noise=noise)
+        columns = generate_sentiment(size, seed=seed, label_noise=noise, language=c.language)
         return [{c.text_column: t, c.label_column: label} for t, label in zip(columns["text"], columns["label"])]
 
     def build_task_info(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ model does not reach 100% by memorising templates.
 from __future__ import annotations
 
 import random
+from typing import Callable, Sequence
 
 SUBJECTS = [
     "the movie", "this film", "the plot", "the acting", "the soundtrack", "the ending", "the script",
@@ -50,36 +51,61 @@ def _clause(rng: random.Random) -> tuple[str, int]:
     return text, int(positive != negated)
 
 
-def _sentence(rng: random.Random) -> tuple[str, int]:
-    """A sentence and its label: a simple clause, a 'but' contrast, a concession or an 'and' pair."""
+Join = Callable[[random.Random, str, str], str]
+
+
+def compose_review(
+    rng: random.Random, clause: Callable[[random.Random], tuple[str, int]], contrast: Join, concession: Join, conjunction: Join,
+    openers: Sequence[str], endings: Sequence[str],
+) -> tuple[str, int]:
+    """A review and its label from one language's clauses: a single clause (40%), a contrast (30%) or a
+    concession (15%) whose second clause decides, or two clauses of one polarity joined (15%)."""
     shape = rng.random()
-    first, first_label = _clause(rng)
+    first, first_label = clause(rng)
     if shape < 0.4:
         text, label = first, first_label
     elif shape < 0.7:
-        second, label = _clause(rng)
-        text = f"{first}, but {second}"
+        second, label = clause(rng)
+        text = contrast(rng, first, second)
     elif shape < 0.85:
-        second, label = _clause(rng)
-        text = f"although {first}, {second}"
+        second, label = clause(rng)
+        text = concession(rng, first, second)
     else:
-        second, second_label = _clause(rng)
+        second, second_label = clause(rng)
         while second_label != first_label:
-            second, second_label = _clause(rng)
-        text, label = f"{first} and {second}", first_label
-    return rng.choice(OPENERS) + text + rng.choice([".", ".", "!", " ..."]), label
+            second, second_label = clause(rng)
+        text, label = conjunction(rng, first, second), first_label
+    return rng.choice(openers) + text + rng.choice(endings), label
 
 
-def generate_sentiment(size: int, seed: int, label_noise: float = 0.0) -> dict[str, list]:
+def _sentence(rng: random.Random) -> tuple[str, int]:
+    """An English review and its label: a simple clause, a 'but' contrast, an 'although' concession or an 'and' pair."""
+    return compose_review(
+        rng, _clause, lambda _, a, b: f"{a}, but {b}", lambda _, a, b: f"although {a}, {b}", lambda _, a, b: f"{a} and {b}",
+        OPENERS, [".", ".", "!", " ..."],
+    )
+
+
+LANGUAGES = ("en", "zh")
+
+
+def generate_sentiment(size: int, seed: int, label_noise: float = 0.0, language: str = "en") -> dict[str, list]:
     """``size`` generated reviews as columns ``text`` and ``label`` (``negative``/``positive``).
 
-    ``label_noise`` is the probability that an example's label is flipped.
+    ``label_noise`` is the probability that an example's label is flipped; ``language``:
+    ``en`` (movie reviews) or ``zh`` (Chinese hotel and shop reviews, :mod:`glmtasks_classification.demo_zh`).
     """
+    if language == "zh":
+        from glmtasks_classification.demo_zh import sentence
+    elif language == "en":
+        sentence = _sentence
+    else:
+        raise ValueError(f"no generated demo set in language '{language}'; use one of {', '.join(LANGUAGES)}")
     rng = random.Random(seed)
     names = ["negative", "positive"]
     texts, labels = [], []
     for _ in range(size):
-        text, label = _sentence(rng)
+        text, label = sentence(rng)
         if rng.random() < label_noise:
             label = 1 - label
         texts.append(text)

@@ -21,11 +21,13 @@ class ScoringConfig:
     """Porter-stem English words before ROUGE (as most summarization papers do)."""
     rouge_tokenizer: str = "auto"
     """``words`` (rouge-score's own: lowercase a-z0-9 words, for comparable English numbers),
-    ``unicode`` (any script's words; Chinese/Japanese characters one by one) or ``auto``
-    (``words`` for English, ``unicode`` otherwise)."""
+    ``unicode`` (any script's words; Chinese/Japanese characters one by one), ``zh_words``
+    (Chinese segmented into words by jieba, ``pip install 'glmtasks[zh]'``) or ``auto``
+    (``words`` for English, ``unicode`` otherwise). metrics.json records the one used."""
     bleu_tokenize: str = "auto"
     """sacreBLEU tokenizer (``13a``, ``intl``, ``zh``, ``char``, ``none``, ...); ``auto``:
-    ``zh`` for Chinese, ``char`` for Japanese, else ``13a``."""
+    ``zh`` for Chinese, ``char`` for Japanese, else ``13a``. For Chinese and Japanese, full-width
+    forms and CJK punctuation are normalized to ASCII on both sides before BLEU/chrF."""
     lowercase: bool = False
     """Case-insensitive BLEU/chrF."""
 

@@ -42,6 +42,9 @@ class NERDataConfig(DataConfig):
     """Scheme the model learns to predict: ``iob1``, ``iob2`` or ``bioes``."""
     entity_types: Optional[list] = None
     """Entity types (``[PER, ORG, LOC, MISC]``); default: the types of the training data, sorted."""
+    language: str = "en"
+    """Language of the text: ``en`` or ``zh`` (Chinese is tagged per character: each character is a word);
+    picks the generated demo set (``data.source=demo``)."""
 
 
 @dataclass

@@ -41,7 +41,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule
+from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule, local_data_file, split_archive_path
 from glmtasks_ner.config import NERDataConfig
 from glmtasks_ner.tags import check_scheme, invalid_tag, label_names, mark_entities, spans_to_tags, stray_inside, tags_to_spans
 
@@ -63,12 +63,13 @@ def read_text_lines(path: str | Path, key: str) -> tuple[Path, list[str]]:
 
     ``\\n``, ``\\r\\n`` and ``\\r`` all end a line, and a UTF-8 byte-order mark is dropped. A file
     that is not UTF-8 text (a binary file, UTF-16, Latin-1 bytes) is a one-line
-    :class:`DataError` naming the line of the first bad byte.
+    :class:`DataError` naming the line of the first bad byte. ``path`` may name a member of a
+    zip archive (``corpus.zip/train.txt``); the returned path is ``path`` as given, for messages.
     """
     file = _existing(path, key)
     where = f"{file} (data.{key})"
     try:
-        data = file.read_bytes()
+        data = local_data_file(file, key).read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read {where}: {exc.strerror or type(exc).__name__}; fix the path or the file's permissions") from exc
     if data[:2] == b"\x1f\x8b":
@@ -239,6 +240,8 @@ def _json_kind(value: Any) -> str:
 
 def _existing(path: str | Path, key: str) -> Path:
     file = Path(path)
+    if split_archive_path(file):
+        return file  # a zip member: local_data_file checks it is there
     if file.is_dir():
         raise DataError(f"data.{key}={file} is a directory; give a file with data.{key}=<file>")
     if not file.is_file():
@@ -378,10 +381,13 @@ class NERDataModule(TaskDataModule):
         return records
 
     def demo_records(self, split: str, size: int, seed: int) -> list[dict[str, Any]]:
-        """Generated news-like sentences (IOB2) with PER/ORG/LOC/MISC entities."""
-        from glmtasks_ner.demo import generate_ner
+        """Generated news-like sentences (IOB2): English with PER/ORG/LOC/MISC, or Chinese tagged per character (``data.language=zh``)."""
+        from glmtasks_ner.demo import LANGUAGES, generate_ner
 
-        return [{"words": words, "spans": tags_to_spans(tags, "iob2")} for words, tags in generate_ner(size, seed=seed)]
+        if self.config.language not in LANGUAGES:
+            raise DataError(f"the demo set has no language '{self.config.language}'; use data.language={' or data.language='.join(LANGUAGES)}, or data.source=files")
+        sentences = generate_ner(size, seed=seed, language=self.config.language)
+        return [{"words": words, "spans": tags_to_spans(tags, "iob2")} for words, tags in sentences]
 
     def build_task_info(self) -> dict[str, Any]:
         """Labels of ``data.entity_types`` (else of the training data's types) in ``data.label_scheme``."""
@@ -405,6 +411,8 @@ class NERDataModule(TaskDataModule):
             self._types_from = "the types of the training data"
         label_scheme = check_scheme(c.label_scheme)
         info = {"labels": label_names(types, label_scheme), "entity_types": types, "label_scheme": label_scheme, "tag_scheme": self.tag_scheme}
+        if c.language == "zh":
+            info["word_separator"] = ""  # one character per word: predictions show 张伟, not 张 伟
         self._built_task_info = info
         return info
 
@@ -453,7 +461,8 @@ class NERDataModule(TaskDataModule):
     def describe(self, record: dict[str, Any], split: str) -> dict[str, Any]:
         """The sentence, its gold tags (in the data's scheme) and its gold entities marked."""
         words, spans = record["words"], record["spans"]
-        return {"text": " ".join(words), "gold_tags": spans_to_tags(spans, len(words), self.tag_scheme), "gold_marked": mark_entities(words, spans)}
+        separator = self.task_info.get("word_separator", " ")
+        return {"text": separator.join(words), "gold_tags": spans_to_tags(spans, len(words), self.tag_scheme), "gold_marked": mark_entities(words, spans, separator)}
 
     def collator(self, split: str) -> PadCollator:
         """Dynamic padding that keeps the per-word fields as lists."""

@@ -54,31 +54,46 @@ def _entity(rng: random.Random, entity_type: str) -> list[str]:
     return [_name(rng, 2), rng.choice(MISC_EVENT)]
 
 
-def generate_ner(size: int, seed: int) -> list[tuple[list[str], list[str]]]:
-    """``size`` sentences as ``(words, IOB2 tags)``."""
+def _sentence(rng: random.Random) -> tuple[list[str], list[str]]:
+    """One English sentence as ``(words, IOB2 tags)``."""
+    words: list[str] = []
+    tags: list[str] = []
+    for piece in rng.choice(TEMPLATES).split():
+        if piece in ("{PER}", "{ORG}", "{LOC}", "{MISC}"):
+            entity_type = piece[1:-1]
+            entity = _entity(rng, entity_type)
+            words += entity
+            tags += [f"B-{entity_type}"] + [f"I-{entity_type}"] * (len(entity) - 1)
+            continue
+        if piece == "{day}":
+            word = rng.choice(DAYS)
+        elif piece == "{role}":
+            word = rng.choice(ROLES)
+        elif piece == "{score}":
+            word = f"{rng.randint(0, 4)}-{rng.randint(0, 4)}"
+        elif piece == "{number}":
+            word = str(rng.randint(2, 900) * 10)
+        else:
+            word = piece
+        words.append(word)
+        tags.append("O")
+    return words, tags
+
+
+LANGUAGES = ("en", "zh")
+
+
+def generate_ner(size: int, seed: int, language: str = "en") -> list[tuple[list[str], list[str]]]:
+    """``size`` sentences as ``(words, IOB2 tags)``.
+
+    ``language``: ``en`` (words, PER/ORG/LOC/MISC) or ``zh`` (one character per word, PER/ORG/LOC,
+    :mod:`glmtasks_ner.demo_zh`).
+    """
+    if language == "zh":
+        from glmtasks_ner.demo_zh import sentence
+    elif language == "en":
+        sentence = _sentence
+    else:
+        raise ValueError(f"no generated demo set in language '{language}'; use one of {', '.join(LANGUAGES)}")
     rng = random.Random(seed)
-    sentences = []
-    for _ in range(size):
-        words: list[str] = []
-        tags: list[str] = []
-        for piece in rng.choice(TEMPLATES).split():
-            if piece in ("{PER}", "{ORG}", "{LOC}", "{MISC}"):
-                entity_type = piece[1:-1]
-                entity = _entity(rng, entity_type)
-                words += entity
-                tags += [f"B-{entity_type}"] + [f"I-{entity_type}"] * (len(entity) - 1)
-                continue
-            if piece == "{day}":
-                word = rng.choice(DAYS)
-            elif piece == "{role}":
-                word = rng.choice(ROLES)
-            elif piece == "{score}":
-                word = f"{rng.randint(0, 4)}-{rng.randint(0, 4)}"
-            elif piece == "{number}":
-                word = str(rng.randint(2, 900) * 10)
-            else:
-                word = piece
-            words.append(word)
-            tags.append("O")
-        sentences.append((words, tags))
-    return sentences
+    return [sentence(rng) for _ in range(size)]

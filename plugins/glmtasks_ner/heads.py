@@ -33,15 +33,17 @@ class TokenClassificationHead(torch.nn.Module):
         labels: label names in ``label_scheme`` (index = class id).
         label_scheme: scheme of ``labels`` (decoded leniently into spans).
         tag_scheme: scheme of the tags written to predictions (the data's own).
+        word_separator: joins words in predictions (``""`` for Chinese tagged per character).
     """
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, labels: list[str], label_scheme: str, tag_scheme: str):
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, labels: list[str], label_scheme: str, tag_scheme: str, word_separator: str = " "):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.labels = labels
         self.label_scheme = label_scheme
         self.tag_scheme = tag_scheme
+        self.word_separator = word_separator
 
     def _logits(self, batch: dict[str, Any]) -> torch.Tensor:
         inputs = {k: batch[k] for k in MODEL_INPUTS if k in batch}
@@ -75,8 +77,8 @@ class TokenClassificationHead(torch.nn.Module):
             {
                 "index": index,
                 "tags": spans_to_tags(spans, len(words), self.tag_scheme),
-                "entities": [{"text": " ".join(words[s:e]), "type": t, "start": s, "end": e} for t, s, e in spans],
-                "marked": mark_entities(words, spans),
+                "entities": [{"text": self.word_separator.join(words[s:e]), "type": t, "start": s, "end": e} for t, s, e in spans],
+                "marked": mark_entities(words, spans, self.word_separator),
             }
             for index, words, spans in zip(batch["index"].tolist(), batch["words"], predicted)
         ]
@@ -95,4 +97,6 @@ def make_token_classification_head(backbone, tokenizer, task_info: dict, head_co
         label2id={label: i for i, label in enumerate(labels)},
         **options,
     )
-    return TokenClassificationHead(model, tokenizer, labels, task_info["label_scheme"], task_info.get("tag_scheme", task_info["label_scheme"]))
+    return TokenClassificationHead(
+        model, tokenizer, labels, task_info["label_scheme"], task_info.get("tag_scheme", task_info["label_scheme"]), task_info.get("word_separator", " ")
+    )

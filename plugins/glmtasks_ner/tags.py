@@ -118,17 +118,19 @@ def label_names(entity_types: Sequence[str], scheme: str) -> list[str]:
     return ["O"] + [f"{prefix}-{t}" for t in entity_types for prefix in PREFIXES[scheme]]
 
 
-def mark_entities(words: Sequence[str], spans: Sequence[Span]) -> str:
-    """The sentence with each entity bracketed and typed: ``[EU|ORG] rejects [German|MISC] call``."""
+def mark_entities(words: Sequence[str], spans: Sequence[Span], separator: str = " ") -> str:
+    """The sentence with each entity bracketed and typed: ``[EU|ORG] rejects [German|MISC] call``.
+
+    ``separator`` joins the words (``""`` for Chinese tagged per character: ``[张伟|PER]在[南京|LOC]``)."""
     out: list[str] = []
     starts = {start: (entity_type, end) for entity_type, start, end in spans}
     i = 0
     while i < len(words):
         if i in starts:
             entity_type, end = starts[i]
-            out.append(f"[{' '.join(words[i:end])}|{entity_type}]")
+            out.append(f"[{separator.join(words[i:end])}|{entity_type}]")
             i = end
         else:
             out.append(words[i])
             i += 1
-    return " ".join(out)
+    return separator.join(out)

@@ -49,7 +49,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from torch.utils.data import DataLoader, Sampler
 
-from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule, distributed_position, shard_bounds
+from glmtasks.api import ConfigError, DataError, PadCollator, TaskDataModule, distributed_position, local_data_file, shard_bounds
 from glmtasks_qa.config import QADataConfig
 
 log = logging.getLogger(__name__)
@@ -65,17 +65,17 @@ QUESTIONS_PER_DEMO_ARTICLE = 9
 
 
 def read_squad_file(path: str | Path, key: str) -> dict[str, Any]:
-    """Parse a SQuAD-format JSON file (plain, gzip, or the single ``.json`` inside a zip).
+    """Parse a SQuAD-format JSON file (plain, gzip, the single ``.json`` inside a zip, or a named zip member ``archive.zip/dev.json``).
 
     UTF-8 (with or without a byte-order mark), UTF-16 and UTF-32 text are read; anything
     unreadable (non-UTF-8 bytes, a damaged archive, malformed or truncated JSON, a top level
     that is not ``{"data": [...]}``) is a one-line :class:`DataError` naming the file, where
     in it, and the fix.
     """
-    file = Path(path)
-    where = f"{file} (data.{key})"
+    where = f"{path} (data.{key})"
+    file = local_data_file(path, key)
     if not file.is_file():
-        raise DataError(f"data file not found: {file} (data.{key}); fix the path with data.{key}=<file>")
+        raise DataError(f"data file not found: {path} (data.{key}); fix the path with data.{key}=<file>")
     try:
         if file.suffix == ".zip":
             with zipfile.ZipFile(file) as archive:

@@ -27,6 +27,8 @@ import torch
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
+from glmtasks.api import normalize_punctuation
+
 # -- English: the official SQuAD v1.1 evaluation ------------------------------------------
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -63,10 +65,13 @@ _WORDS = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
 def segment_zh(text: str) -> list[str]:
-    """Lower-cased tokens: each Chinese character alone, other runs split into words; punctuation dropped."""
+    """Lower-cased tokens: each Chinese character alone, other runs split into words; punctuation dropped.
+
+    Full-width forms are read as ASCII first (``２０１５年`` matches ``2015年``, ``（`` is ``(``).
+    """
     tokens: list[str] = []
     run = ""
-    for ch in text.lower().strip():
+    for ch in normalize_punctuation(text).lower().strip():
         if ch in _ZH_PUNCTUATION:
             tokens.extend(_WORDS.findall(run))
             run = ""
@@ -80,12 +85,16 @@ def segment_zh(text: str) -> list[str]:
     return [t for t in tokens if t not in _PUNCTUATION]
 
 
+# The CMRC marks as their ASCII forms too: full-width forms are read as ASCII before comparing.
+_ZH_PUNCTUATION_ANY = _ZH_PUNCTUATION | set("".join(normalize_punctuation(ch) for ch in _ZH_PUNCTUATION))
+
+
 def _remove_punctuation_zh(text: str) -> str:
-    return "".join(ch for ch in text.lower().strip() if ch not in _ZH_PUNCTUATION)
+    return "".join(ch for ch in normalize_punctuation(text).lower().strip() if ch not in _ZH_PUNCTUATION_ANY)
 
 
 def exact_match_zh(prediction: str, reference: str) -> float:
-    """1.0 when the texts are equal after lower-casing and removing punctuation (CMRC 2018)."""
+    """1.0 when the texts are equal after lower-casing and removing punctuation (CMRC 2018; ``２０１５`` equals ``2015``)."""
     return float(_remove_punctuation_zh(prediction) == _remove_punctuation_zh(reference))
 
 

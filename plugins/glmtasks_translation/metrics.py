@@ -34,9 +34,10 @@ class SacreMetric(Metric):
     higher_is_better = True
     is_differentiable = False
 
-    def __init__(self, scorer: Any, **kwargs):
+    def __init__(self, scorer: Any, normalize_punctuation: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.scorer = scorer
+        self.normalize_punctuation = normalize_punctuation
         width = len(self._statistics(["a b"], [["a b"]])[0])
         self.add_state("stats", default=torch.zeros(width, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("min_refs", default=torch.tensor(1 << 30, dtype=torch.long), dist_reduce_fx="min")
@@ -53,6 +54,11 @@ class SacreMetric(Metric):
         """Add the batch's statistics."""
         if not hypotheses:
             return
+        if self.normalize_punctuation:
+            from glmtasks.api import normalize_punctuation
+
+            hypotheses = [normalize_punctuation(h) for h in hypotheses]
+            references = [[normalize_punctuation(r) for r in refs] for refs in references]
         stats = torch.tensor(self._statistics(hypotheses, references), dtype=torch.float64, device=self.device)  # (B, K)
         self.stats += stats.sum(0)
         counts = torch.tensor([len(refs) for refs in references], device=self.device)
@@ -69,10 +75,18 @@ class SacreMetric(Metric):
 
     def metadata(self) -> dict[str, Any]:
         """``{"signature": ...}`` of the last computed score (the reproducibility record)."""
+        extra = {"normalized": "full-width forms and CJK punctuation as ASCII"} if self.normalize_punctuation else {}
         if self._signature is None:
             self.scorer.num_refs = 1
-            return {"signature": self.scorer.get_signature().format(), "note": "nrefs assumed; no score was computed"}
-        return {"signature": self._signature}
+            return {"signature": self.scorer.get_signature().format(), "note": "nrefs assumed; no score was computed", **extra}
+        return {"signature": self._signature, **extra}
+
+
+CJK_LANGUAGES = ("zh", "ja", "yue", "ko")
+
+
+def _is_cjk_language(task_info: dict) -> bool:
+    return task_info.get("language", "en").split("-")[0].lower() in CJK_LANGUAGES
 
 
 def sacrebleu(task_info: dict) -> SacreMetric:
@@ -81,11 +95,11 @@ def sacrebleu(task_info: dict) -> SacreMetric:
 
     scoring = task_info.get("scoring", {})
     tokenize = bleu_tokenizer(scoring.get("bleu_tokenize", "auto"), task_info.get("language", "en"))
-    return SacreMetric(BLEU(tokenize=tokenize, lowercase=scoring.get("lowercase", False)))
+    return SacreMetric(BLEU(tokenize=tokenize, lowercase=scoring.get("lowercase", False)), normalize_punctuation=_is_cjk_language(task_info))
 
 
 def chrf(task_info: dict) -> SacreMetric:
     """Corpus chrF (sacreBLEU, character 6-grams, beta 2, 0-100)."""
     from sacrebleu.metrics import CHRF
 
-    return SacreMetric(CHRF(lowercase=task_info.get("scoring", {}).get("lowercase", False)))
+    return SacreMetric(CHRF(lowercase=task_info.get("scoring", {}).get("lowercase", False)), normalize_punctuation=_is_cjk_language(task_info))

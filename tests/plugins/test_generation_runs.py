@@ -96,6 +96,7 @@ def test_summarization_with_an_encoder_decoder_backbone_and_its_export(tmp_path)
     result = run.metrics
     assert {"test/rouge1", "test/rouge2", "test/rougeL", "test/rougeLsum"} <= set(result["test"])
     assert result["monitor"] == "val/rougeLsum"
+    assert result["metric_metadata"]["rougeL"] == {"tokenizer": "words", "units": "rouge-score words (a-z0-9)", "stemmer": True}
     predictions = run.predictions()
     assert len(predictions) == 12 and all(isinstance(p["hypothesis"], str) for p in predictions)
     config = json.loads((run.run_dir / "export" / "config.json").read_text())
@@ -104,10 +105,11 @@ def test_summarization_with_an_encoder_decoder_backbone_and_its_export(tmp_path)
     assert regenerated == [p["hypothesis"] for p in predictions]
 
 
-def test_chinese_title_generation_on_real_data_scores_characters(shared_data, tmp_path):
+def test_chinese_title_generation_on_real_data_scores_words_and_records_it(shared_data, tmp_path):
     overrides = ["data=csl", f"paths.shared_data={shared_data}", "data.max_train_samples=64", "data.max_eval_samples=16",
-                 "data.max_length=96", "data.max_target_length=16", "export=false"]
+                 "data.max_length=96", "data.max_target_length=16", "export=false", "data.scoring.rouge_tokenizer=zh_words"]
     run = run_task("summarization", overrides, tmp_path)
     assert run.metrics["task"] == "summarization" and 0 <= run.metrics["test"]["test/rouge1"] <= 100
+    assert run.metrics["metric_metadata"]["rougeL"]["tokenizer"] == "zh_words"
     predictions = run.predictions()
     assert len(predictions) == 16 and any("\u4e00" <= ch <= "\u9fff" for ch in predictions[0]["references"][0])
