@@ -3,7 +3,8 @@
 Every metric receives the chat head's ``(replies, references, nll_sum, token_count)``. The reply
 metrics are the summarization and translation plugins' ROUGE and sacreBLEU (DDP-safe, any
 script; configured by ``data.scoring`` and ``data.language``: Chinese is scored on characters
-by default, or on words), taking the first two inputs.
+by default, on jieba words with ``data.scoring.rouge_tokenizer=zh_words``; full-width punctuation
+reads as ASCII for BLEU), taking the first two inputs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 from torchmetrics import Metric
 
 from glmtasks_summarization.metrics import Rouge
-from glmtasks_translation.metrics import SacreMetric, bleu_tokenizer
+from glmtasks_translation.metrics import SacreMetric, bleu_tokenizer, cjk_language
 
 
 class AssistantPerplexity(Metric):
@@ -49,10 +50,6 @@ class ReplyRouge(Rouge):
         """Score each reply (the head's other inputs are ignored)."""
         super().update(replies, references)
 
-    def metadata(self) -> dict[str, Any]:
-        """How replies were tokenized for ROUGE (recorded in metrics.json)."""
-        return {"tokenizer": self.tokenizer_name}
-
 
 class ReplyBleu(SacreMetric):
     """Corpus BLEU-4 (sacreBLEU, 0-100) of generated replies."""
@@ -73,26 +70,18 @@ def bleu4(task_info: dict) -> ReplyBleu:
 
     scoring = task_info.get("scoring", {})
     tokenize = bleu_tokenizer(scoring.get("bleu_tokenize", "auto"), task_info.get("language", "en"))
-    return ReplyBleu(BLEU(tokenize=tokenize, lowercase=scoring.get("lowercase", False)))
+    return ReplyBleu(BLEU(tokenize=tokenize, lowercase=scoring.get("lowercase", False)), normalize_punctuation=cjk_language(task_info))
 
 
 def _rouge(rouge_type: str):
     def make(task_info: dict) -> ReplyRouge:
         scoring = task_info.get("scoring", {})
-        metric = ReplyRouge(rouge_type, use_stemmer=scoring.get("rouge_stemmer", True),
-                            tokenizer=scoring.get("rouge_tokenizer", "auto"), language=task_info.get("language", "en"))
-        metric.tokenizer_name = _rouge_tokenizer_name(scoring.get("rouge_tokenizer", "auto"), task_info.get("language", "en"))
-        return metric
+        return ReplyRouge(rouge_type, use_stemmer=scoring.get("rouge_stemmer", True),
+                          tokenizer=scoring.get("rouge_tokenizer", "auto"), language=task_info.get("language", "en"))
 
     make.__name__ = make.__qualname__ = rouge_type
     make.__doc__ = f"{rouge_type} F-measure (0-100) of generated replies, configured by data.scoring and data.language."
     return make
-
-
-def _rouge_tokenizer_name(choice: str, language: str) -> str:
-    if choice != "auto":
-        return choice
-    return "words" if language.split("-")[0] == "en" else "unicode (CJK characters one by one)"
 
 
 rouge1 = _rouge("rouge1")

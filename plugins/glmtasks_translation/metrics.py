@@ -85,7 +85,8 @@ class SacreMetric(Metric):
 CJK_LANGUAGES = ("zh", "ja", "yue", "ko")
 
 
-def _is_cjk_language(task_info: dict) -> bool:
+def cjk_language(task_info: dict) -> bool:
+    """Whether ``task_info``'s language is Chinese, Japanese or Korean (scored with punctuation normalized)."""
     return task_info.get("language", "en").split("-")[0].lower() in CJK_LANGUAGES
 
 
@@ -95,11 +96,11 @@ def sacrebleu(task_info: dict) -> SacreMetric:
 
     scoring = task_info.get("scoring", {})
     tokenize = bleu_tokenizer(scoring.get("bleu_tokenize", "auto"), task_info.get("language", "en"))
-    return SacreMetric(BLEU(tokenize=tokenize, lowercase=scoring.get("lowercase", False)), normalize_punctuation=_is_cjk_language(task_info))
+    return SacreMetric(BLEU(tokenize=tokenize, lowercase=scoring.get("lowercase", False)), normalize_punctuation=cjk_language(task_info))
 
 
 def chrf(task_info: dict) -> SacreMetric:
     """Corpus chrF (sacreBLEU, character 6-grams, beta 2, 0-100)."""
     from sacrebleu.metrics import CHRF
 
-    return SacreMetric(CHRF(lowercase=task_info.get("scoring", {}).get("lowercase", False)), normalize_punctuation=_is_cjk_language(task_info))
+    return SacreMetric(CHRF(lowercase=task_info.get("scoring", {}).get("lowercase", False)), normalize_punctuation=cjk_language(task_info))
