@@ -91,30 +91,46 @@ def test_packed_lora_run_exports_merged_weights_that_answer_in_plain_transformer
     assert plain_transformers_replies(export, [p["messages"] for p in predictions[:2]]) == [p["reply"] for p in predictions[:2]]
 
 
-@pytest.mark.parametrize("row, message", [
-    ({"messages": [{"role": "user", "content": "hi"}]}, "the conversation has no assistant reply to learn"),
-    ({"messages": [{"role": "robot", "content": "hi"}, {"role": "assistant", "content": "x"}]}, "message 1 has unknown role 'robot'"),
-    ({"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "x"}]}, "message 1 (user) is empty"),
-    ({"prompt": "hi", "response": "x"}, "no conversation found"),
-])
-def test_bad_conversations_stop_with_one_line_and_exit_2(tmp_path, row, message):
-    good = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
-    train = tmp_path / "train.jsonl"
-    train.write_text("\n".join(json.dumps(r) for r in [good, good, row]) + "\n", encoding="utf-8")
+GOOD = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+
+
+def write_jsonl(path, rows):
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_conversation_without_a_reply_stops_the_run_with_one_line_and_exit_2(tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", [GOOD, GOOD, {"messages": [{"role": "user", "content": "hi"}]}])
     run = run_task("chat", ["data.source=files", f"data.train_file={train}", f"data.validation_file={train}"], tmp_path, check=False)
     assert run.returncode == 2
     error = run.stderr.strip().splitlines()
     assert len(error) == 1, run.stderr[-500:]
-    assert message in error[0] and f"record 3 of {train}" in error[0]
+    assert f"record 3 of {train}" in error[0] and "the conversation has no assistant reply to learn" in error[0]
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"messages": [{"role": "robot", "content": "hi"}, {"role": "assistant", "content": "x"}]}, "message 1 has unknown role 'robot'"),
+    ({"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "x"}]}, "message 1 (user) is empty"),
+    ({"prompt": "hi", "response": "x"}, "no conversation found"),
+])
+def test_bad_conversations_are_named_by_record_and_message(tmp_path, row, message):
+    from glmtasks.api import DataError
+    from glmtasks_chat.config import ChatDataConfig
+    from glmtasks_chat.data import ChatDataModule
+
+    train = write_jsonl(tmp_path / "train.jsonl", [GOOD, GOOD, row])
+    with pytest.raises(DataError) as error:
+        ChatDataModule(ChatDataConfig(source="files", train_file=str(train), validation_file=str(train)))
+    assert message in str(error.value) and f"record 3 of {train}" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_invalid_rows_skip_drops_and_counts_bad_conversations(tmp_path):
-    good = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
-    bad = {"messages": [{"role": "user", "content": "hi"}]}
-    train = tmp_path / "train.jsonl"
-    train.write_text("\n".join(json.dumps(r) for r in [good, bad, good, good]) + "\n", encoding="utf-8")
-    run = run_task("chat", ["data.source=files", f"data.train_file={train}", f"data.validation_file={train}", "data.invalid_rows=skip"], tmp_path)
-    assert run.metrics["skipped_rows"]["train"]["count"] == 1
+    from glmtasks_chat.config import ChatDataConfig
+    from glmtasks_chat.data import ChatDataModule
+
+    train = write_jsonl(tmp_path / "train.jsonl", [GOOD, {"messages": [{"role": "user", "content": "hi"}]}, GOOD, GOOD])
+    datamodule = ChatDataModule(ChatDataConfig(source="files", train_file=str(train), validation_file=str(train), invalid_rows="skip"))
+    assert len(datamodule.splits["train"]) == 3 and datamodule.skipped_rows["train"]["count"] == 1
 
 
 def test_a_pretrained_tokenizer_without_a_chat_template_is_one_line_exit_2(tmp_path):
