@@ -410,10 +410,8 @@ def _from_checkpoint(ckpt: Path) -> TrainedModel:
     return TrainedModel(backbone, json.loads(meta_file.read_text(encoding="utf-8")), head_state, str(ckpt))
 
 
-def _trained_setup(config: RunConfig, registry: Optional[Registry]):
-    """Registry, task, datamodule and head of a trained model, with the data encoded its way."""
-    from glmtasks.backbone import load_tokenizer
-
+def _trained_task(config: RunConfig, registry: Optional[Registry]):
+    """Registry, task (with the head it was trained with) and the trained model of ``checkpoint=``."""
     registry = registry or default_registry()
     trained = locate_trained_model(config.checkpoint)
     trained_task = trained.metadata["task"]
@@ -421,19 +419,30 @@ def _trained_setup(config: RunConfig, registry: Optional[Registry]):
         raise ConfigError(f"{trained.source} was trained for task '{trained_task}', not '{config.task.name}'; pass task={trained_task}")
     task = resolve_task(config, registry)
     task.head = trained.metadata.get("head", task.head)
-    datamodule = build_datamodule(config, task, registry)
-    task_info = trained.metadata["task_info"]
-    datamodule.adopt_task_info(task_info)
-    tokenizer = load_tokenizer(trained.backbone)
-    datamodule.set_tokenizer(tokenizer)
+    return registry, task, trained
+
+
+def _trained_head(registry: Registry, task: ResolvedTask, trained: TrainedModel, tokenizer: Any):
+    """The head of a trained model with its weights, in evaluation mode."""
     errors: list[str] = []
     head_config = build_head_config(trained.metadata.get("head_config", {}), task, registry, errors)
     raise_if_errors(errors)
-    head = _make_head(registry, task, trained.backbone, tokenizer, task_info, head_config)
+    head = _make_head(registry, task, trained.backbone, tokenizer, trained.metadata["task_info"], head_config)
     if trained.head_state is not None:
         head.load_state_dict(trained.head_state)
-    head.eval()
-    return registry, task, datamodule, head, trained
+    return head.eval()
+
+
+def _trained_setup(config: RunConfig, registry: Optional[Registry]):
+    """Registry, task, datamodule and head of a trained model, with the data encoded its way."""
+    from glmtasks.backbone import load_tokenizer
+
+    registry, task, trained = _trained_task(config, registry)
+    datamodule = build_datamodule(config, task, registry)
+    datamodule.adopt_task_info(trained.metadata["task_info"])
+    tokenizer = load_tokenizer(trained.backbone)
+    datamodule.set_tokenizer(tokenizer)
+    return registry, task, datamodule, _trained_head(registry, task, trained, tokenizer), trained
 
 
 def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = ()):
@@ -519,18 +528,8 @@ def chat(config: RunConfig, registry: Optional[Registry] = None, stdin: Any = No
     from glmtasks.backbone import load_tokenizer
     from glmtasks.interactive import converse, head_reply
 
-    registry = registry or default_registry()
-    trained = locate_trained_model(config.checkpoint)
-    task = resolve_task(config, registry)
-    task.head = trained.metadata.get("head", task.head)
-    errors: list[str] = []
-    head_config = build_head_config(trained.metadata.get("head_config", {}), task, registry, errors)
-    raise_if_errors(errors)
-    head = _make_head(registry, task, trained.backbone, load_tokenizer(trained.backbone), trained.metadata["task_info"], head_config)
-    if trained.head_state is not None:
-        head.load_state_dict(trained.head_state)
-    head.eval()
-    reply = head_reply(head)
+    registry, task, trained = _trained_task(config, registry)
+    reply = head_reply(_trained_head(registry, task, trained, load_tokenizer(trained.backbone)))
     run_dir = prepare_run_dir(config)
     system = config.data.get("system_prompt")
     turns = converse(reply, stdin or sys.stdin, stdout or sys.stdout, system, run_dir / "conversation.jsonl")
