@@ -128,6 +128,9 @@ class DataConfig:
     """Validation, test and prediction batch size per device."""
     group_by_length: bool = True
     """Batch examples of similar length together (less padding); the order is still shuffled."""
+    pad_to_multiple_of: Optional[int] = None
+    """Pad each batch to a multiple of N tokens, so few distinct shapes occur (``compile=true``
+    defaults it to 16; Tensor Cores like multiples of 8)."""
     num_workers: int = 0
     """DataLoader worker processes."""
     max_train_samples: Optional[int] = None
@@ -265,6 +268,10 @@ class RunConfig:
     """Seed for Python, NumPy and torch (every rank)."""
     export: bool = True
     """Write ``export/`` (a folder plain transformers loads) at the end of training."""
+    compile: bool = False
+    """``torch.compile`` the backbone in place (batches padded to multiples of
+    ``data.pad_to_multiple_of``, 16 unless set, so shapes repeat). Off by default: on this
+    project's CPU benchmarks the compile time outweighs the faster steps (bench/RESULTS.md)."""
 
 
 # ---------------------------------------------------------------------------------------

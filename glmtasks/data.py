@@ -341,10 +341,12 @@ class PadCollator:
     ``int64``, ``float32`` if any value is a float, ``bool`` if all are (:func:`pad_rows`).
     """
 
-    def __init__(self, pad_id: int, label_pad_id: int = -100, padding_side: str = "right", keep_lists: Sequence[str] = ()):
+    def __init__(self, pad_id: int, label_pad_id: int = -100, padding_side: str = "right", keep_lists: Sequence[str] = (),
+                 pad_to_multiple_of: Optional[int] = None):
         self.pad_values = {"input_ids": pad_id, "labels": label_pad_id}
         self.padding_side = padding_side
         self.keep_lists = set(keep_lists)
+        self.pad_to_multiple_of = pad_to_multiple_of
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         batch: dict[str, Any] = {}
@@ -352,7 +354,7 @@ class PadCollator:
             values = [f[key] for f in features]
             kind = "other" if key in self.keep_lists else _value_kind(values)
             if kind == "rows":
-                batch[key] = pad_rows(values, self.pad_values.get(key, 0), self.padding_side)  # (B, T)
+                batch[key] = pad_rows(values, self.pad_values.get(key, 0), self.padding_side, self.pad_to_multiple_of)  # (B, T)
             elif kind == "numbers":
                 batch[key] = torch.tensor(values)  # (B,)
             else:
@@ -369,8 +371,9 @@ def _value_kind(values: list[Any]) -> str:
     return "numbers" if isinstance(first, (int, float, bool)) else "other"
 
 
-def pad_rows(rows: Sequence[Sequence[Any]], pad: Any, side: str = "right") -> torch.Tensor:
-    """A (len(rows), longest row) tensor of ``rows`` padded with ``pad`` on ``side``.
+def pad_rows(rows: Sequence[Sequence[Any]], pad: Any, side: str = "right", multiple_of: Optional[int] = None) -> torch.Tensor:
+    """A (len(rows), longest row) tensor of ``rows`` padded with ``pad`` on ``side``; with
+    ``multiple_of``, the width is rounded up to a multiple of it.
 
     The dtype follows all the values: ``bool`` if all are booleans, ``float32`` if any is a
     float, else ``int64`` (also when every row is empty); anything else (strings, nested lists)
@@ -385,6 +388,8 @@ def pad_rows(rows: Sequence[Sequence[Any]], pad: Any, side: str = "right") -> to
         raise TypeError(f"cannot pad rows of {values.dtype} values with shape {values.shape[1:]}: rows must hold numbers")
     dtype = {"b": np.bool_, "f": np.float32}.get(kind, np.int64)
     width = int(lengths.max(initial=0))
+    if multiple_of and width % multiple_of:
+        width += multiple_of - width % multiple_of
     positions = np.arange(width)  # (T,)
     filled = positions < lengths[:, None] if side == "right" else positions >= (width - lengths)[:, None]  # (B, T)
     out = np.full((len(rows), width), pad, dtype=dtype)

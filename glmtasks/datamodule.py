@@ -179,7 +179,7 @@ class TaskDataModule(L.LightningDataModule):
 
     def collator(self, split: str) -> Any:
         """Turns a list of features of ``split`` into a batch (default: dynamic padding, :class:`PadCollator`)."""
-        return PadCollator(pad_id=self.tokenizer.pad_token_id)
+        return PadCollator(pad_id=self.tokenizer.pad_token_id, pad_to_multiple_of=self.config.pad_to_multiple_of)
 
     def feature_length(self, feature: dict[str, Any]) -> int:
         """Length used to group batches (default: the number of input ids)."""
@@ -200,6 +200,11 @@ class TaskDataModule(L.LightningDataModule):
                     yield value
                 elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
                     yield " ".join(value)
+
+    @property
+    def test_is_validation(self) -> bool:
+        """Whether the test split is the validation split itself (no test data was given or held out)."""
+        return "test" in self.splits and self.splits.get("test") is self.splits.get("validation")
 
     def set_tokenizer(self, tokenizer: Any) -> None:
         """Called once, before ``setup``."""

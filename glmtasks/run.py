@@ -265,6 +265,7 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     head_config = build_head_config(config.task.head_config, task, registry, errors)
     raise_if_errors(errors)
     head = _make_head(registry, task, config.backbone, tokenizer, datamodule.task_info, head_config)
+    compile_backbone(config, head, datamodule)
     module = TaskModule(head, _make_metrics(registry, task, datamodule.task_info), config.optimizer, config.scheduler)
 
     run_dir = resume_dir or prepare_run_dir(config)
@@ -276,6 +277,9 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     # limit counts batches, a float is a fraction: 1 is one batch, 1.0 all of them).
     full_test = isinstance(trainer.limit_test_batches, float) and trainer.limit_test_batches == 1.0
     writer.from_test = predict_split == "test" and full_test
+    # Without test data the test split is the validation split: the last validation of the
+    # fit, when it scored the best weights, stands in for the test pass (same data, same weights).
+    writer.from_fit_validation = writer.from_test and getattr(datamodule, "test_is_validation", False)
     if trainer.is_global_zero and resume_dir is None:
         _write_config(config, run_dir)
         write_json_atomic(run_dir / METADATA, _metadata(task, datamodule.task_info, config, head_config))
@@ -294,6 +298,7 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
 def _fit_and_test(config: RunConfig, registry: Registry, task: ResolvedTask, datamodule: Any, module: Any, trainer: Any,
                   writer: Any, run_dir: Path, resume_ckpt: Optional[Path], head_config: Any) -> dict[str, Any]:
     """Fit, score the best weights on validation and test data, write metrics.json, export/ and the report."""
+    from glmtasks.precision import choose_precision
     from glmtasks.trainer import best_checkpoint, best_is_current
 
     started = time.perf_counter()
@@ -307,7 +312,15 @@ def _fit_and_test(config: RunConfig, registry: Registry, task: ResolvedTask, dat
     else:
         val = _scalars(trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False))
         weights = best
-    test = _scalars(trainer.test(module, datamodule=datamodule, ckpt_path=weights, verbose=False))
+    if weights is None and writer.from_fit_validation and writer.fit_validation_complete:
+        test = {"test/" + name[len("val/"):]: value for name, value in val.items()}
+        test_metrics = module.val_metrics
+        writer.adopt_fit_validation()
+        log.info("test: the test split is the validation split and the best weights are the last validated, so its scores are reused")
+    else:
+        writer.discard_fit_validation()
+        test = _scalars(trainer.test(module, datamodule=datamodule, ckpt_path=weights, verbose=False))
+        test_metrics = module.test_metrics
     if not writer.complete:
         trainer.predict(module, dataloaders=datamodule.predict_dataloader(), ckpt_path=weights, return_predictions=False)
 
@@ -318,12 +331,13 @@ def _fit_and_test(config: RunConfig, registry: Registry, task: ResolvedTask, dat
         "score": val.get(f"val/{task.monitor}"),
         "val": val,
         "test": test,
-        "metric_metadata": metric_metadata(module.test_metrics),
+        "metric_metadata": metric_metadata(test_metrics),
         "best_checkpoint": best,
         "resumed_from": str(resume_ckpt) if resume_ckpt else None,
         "train_samples_per_second": round(trainer.global_step * _train_batch_size(datamodule) * trainer.world_size / fit_seconds, 2)
         if fit_seconds > 0 else None,
         "fit_seconds": round(fit_seconds, 2),
+        "precision": choose_precision(config.trainer).as_dict(),
         "global_steps": trainer.global_step,
         "skipped_rows": getattr(datamodule, "skipped_rows", {}),
         "run_dir": str(run_dir),
@@ -422,10 +436,21 @@ def _trained_task(config: RunConfig, registry: Optional[Registry]):
     return registry, task, trained
 
 
-def _trained_head(registry: Registry, task: ResolvedTask, trained: TrainedModel, tokenizer: Any):
-    """The head of a trained model with its weights, in evaluation mode."""
+def changed_head_options(config: RunConfig, task: ResolvedTask, registry: Registry) -> dict[str, Any]:
+    """The ``task.head_config`` options this command sets to other than their defaults, e.g.
+    ``task.head_config.num_beams=4`` to evaluate a model trained with greedy decoding by beam search."""
+    spec = registry.heads.get(task.head)
+    if spec is None or spec.config_class is None:
+        return {}
+    defaults = dataclasses.asdict(resolve_factory(spec.config_class)())
+    return {k: v for k, v in config.task.head_config.items() if k in defaults and defaults[k] != v}
+
+
+def _trained_head(registry: Registry, task: ResolvedTask, trained: TrainedModel, tokenizer: Any, overrides: Optional[Mapping[str, Any]] = None):
+    """The head of a trained model with its weights, in evaluation mode; ``overrides`` replace
+    options of the trained run's head config (decoding settings, say)."""
     errors: list[str] = []
-    head_config = build_head_config(trained.metadata.get("head_config", {}), task, registry, errors)
+    head_config = build_head_config({**trained.metadata.get("head_config", {}), **(overrides or {})}, task, registry, errors)
     raise_if_errors(errors)
     head = _make_head(registry, task, trained.backbone, tokenizer, trained.metadata["task_info"], head_config)
     if trained.head_state is not None:
@@ -442,16 +467,23 @@ def _trained_setup(config: RunConfig, registry: Optional[Registry]):
     datamodule.adopt_task_info(trained.metadata["task_info"])
     tokenizer = load_tokenizer(trained.backbone)
     datamodule.set_tokenizer(tokenizer)
-    return registry, task, datamodule, _trained_head(registry, task, trained, tokenizer), trained
+    overrides = changed_head_options(config, task, registry)
+    if overrides:
+        log.info("head options of this command replace the trained run's: %s", ", ".join(f"{k}={v}" for k, v in overrides.items()))
+    head = _trained_head(registry, task, trained, tokenizer, overrides)
+    compile_backbone(config, head, datamodule)
+    return registry, task, datamodule, head, trained
 
 
 def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = ()):
     import lightning as L
 
     from glmtasks.distributed import lightning_trainer_kwargs
+    from glmtasks.precision import resolve_precision
     from glmtasks.trainer import progress_callbacks
 
-    kwargs = lightning_trainer_kwargs({k: v for k, v in config.trainer.items() if k in ("accelerator", "devices", "precision", "strategy", "num_nodes")})
+    inference_keys = ("accelerator", "devices", "precision", "strategy", "num_nodes")
+    kwargs = lightning_trainer_kwargs(resolve_precision({k: v for k, v in config.trainer.items() if k in inference_keys}, announce=True))
     return L.Trainer(default_root_dir=str(run_dir), logger=False, enable_checkpointing=False,
                      enable_progress_bar=config.callbacks.progress_bar, use_distributed_sampler=False,
                      callbacks=list(callbacks) + progress_callbacks(config), **kwargs)
@@ -460,7 +492,7 @@ def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = ()):
 def evaluate(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, Any]:
     """Metrics of a trained model on ``config.eval_split``, written to ``metrics.json``."""
     from glmtasks.module import TaskModule
-
+    from glmtasks.precision import choose_precision
     from glmtasks.trainer import JsonlPredictionWriter
 
     started_at = time.time()
@@ -473,13 +505,16 @@ def evaluate(config: RunConfig, registry: Optional[Registry] = None) -> dict[str
                                    from_test=not validation, from_validation=validation)
     trainer = _inference_trainer(config, run_dir, [writer])
     with recorded_run(run_dir, "evaluate", started_at, write=trainer.is_global_zero):
+        scoring_started = time.perf_counter()
         if validation:
             metrics = _scalars(trainer.validate(module, datamodule=datamodule, verbose=False))
         else:
             metrics = _scalars(trainer.test(module, datamodule=datamodule, verbose=False))
         result = {"task": task.spec.name, "mode": "evaluate", "checkpoint": trained.source, "split": config.eval_split,
+                  "eval_seconds": round(time.perf_counter() - scoring_started, 3),
                   "metrics": metrics, "score": metrics.get(f"{'val' if validation else 'test'}/{task.monitor}"),
                   "monitor": f"{'val' if validation else 'test'}/{task.monitor}",
+                  "precision": choose_precision(config.trainer).as_dict(),
                   "skipped_rows": getattr(datamodule, "skipped_rows", {}), "run_dir": str(run_dir)}
         if trainer.is_global_zero:
             write_json_atomic(run_dir / "metrics.json", result)
@@ -529,11 +564,25 @@ def chat(config: RunConfig, registry: Optional[Registry] = None, stdin: Any = No
     from glmtasks.interactive import converse, head_reply
 
     registry, task, trained = _trained_task(config, registry)
-    reply = head_reply(_trained_head(registry, task, trained, load_tokenizer(trained.backbone)))
+    overrides = changed_head_options(config, task, registry)
+    reply = head_reply(_trained_head(registry, task, trained, load_tokenizer(trained.backbone), overrides))
     run_dir = prepare_run_dir(config)
     system = config.data.get("system_prompt")
     turns = converse(reply, stdin or sys.stdin, stdout or sys.stdout, system, run_dir / "conversation.jsonl")
     return {"task": task.spec.name, "mode": "chat", "checkpoint": trained.source, "replies": turns, "run_dir": str(run_dir), "score": None}
+
+
+def compile_backbone(config: RunConfig, head: Any, datamodule: Any) -> None:
+    """With ``compile=true``: ``torch.compile`` the head's model in place (parameter names, and so
+    checkpoints and exports, unchanged) and pad batches to multiples of 16 unless
+    ``data.pad_to_multiple_of`` says otherwise, so that few distinct shapes are compiled."""
+    if not config.compile:
+        return
+    data_config = getattr(datamodule, "config", None)
+    if data_config is not None and getattr(data_config, "pad_to_multiple_of", 0) is None:
+        data_config.pad_to_multiple_of = 16
+    log.info("compile: torch.compile of the backbone; batches padded to multiples of %s", getattr(data_config, "pad_to_multiple_of", None))
+    head.model.compile()
 
 
 def _make_head(registry: Registry, task: ResolvedTask, backbone: BackboneConfig, tokenizer: Any, task_info: dict, head_config: Any):

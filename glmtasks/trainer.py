@@ -22,13 +22,18 @@ log = logging.getLogger(__name__)
 # torch 2.10+ deprecates ``LeafSpec``, which Lightning 2.6's own ``utilities/_pytree.py`` still builds on every run;
 # the warning names no action for users, so exactly that one is silenced.
 warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
+# Under mixed precision the weights stay fp32, so the summary's 32-bit size estimate is the right one.
+warnings.filterwarnings("ignore", message=r"Precision .* is not supported by the model summary")
 
 
 class _DropLightningTips(logging.Filter):
-    """Drops Lightning's advertisement lines ("💡 Tip: ... try installing litlogger")."""
+    """Drops Lightning's advertisement lines ("💡 Tip: ... try installing litlogger") and its
+    precision line, which repeats what glmtasks logs with the reason for the choice."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("💡 Tip")
+        text = str(record.msg)
+        return not (text.startswith("💡 Tip") or text.startswith("Using bfloat16 Automatic Mixed Precision")
+                    or text.startswith("Using 16bit Automatic Mixed Precision"))
 
 
 for _name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
@@ -45,23 +50,46 @@ class JsonlPredictionWriter(BasePredictionWriter):
     head's :attr:`~glmtasks.head.HeadOutput.predictions` builder, so the test split is
     scored and predicted with one forward (or one decoding) per batch. If any batch of the
     pass has no builder (a head without one), the parts are dropped and :attr:`complete`
-    stays False: the caller then runs a predict pass.
+    stays False: the caller then runs a predict pass. With ``from_fit_validation`` it keeps
+    the records of each validation inside ``fit`` the same way, so a test split that is the
+    validation split needs no test pass when the best weights are the last validated ones.
     """
 
-    def __init__(self, path: Path, describe, from_test: bool = False, from_validation: bool = False):
+    def __init__(self, path: Path, describe, from_test: bool = False, from_validation: bool = False,
+                 from_fit_validation: bool = False):
         super().__init__(write_interval="batch")
         self.path = path
         self.describe = describe
         self.from_test = from_test
         self.from_validation = from_validation
         """Also take the records of a ``trainer.validate`` pass (mode=evaluate on the validation split)."""
+        self.from_fit_validation = from_fit_validation
+        """Keep the records of the latest validation inside ``fit`` in :attr:`fit_validation_path`,
+        for a test split that is the validation split (see :meth:`adopt_fit_validation`)."""
         self.complete = False
         """Whether the last test pass wrote every test prediction (only with ``from_test``)."""
+        self.fit_validation_complete = False
+        """Whether :attr:`fit_validation_path` holds every prediction of the latest fit validation."""
         self._file = None
         self._missing = False
+        self._target = path
+
+    @property
+    def fit_validation_path(self) -> Path:
+        """Where the latest fit validation's predictions are kept."""
+        return self.path.with_name(f"{self.path.stem}.fit-validation.jsonl")
+
+    def adopt_fit_validation(self) -> None:
+        """Make the latest fit validation's predictions the run's predictions (the test pass they stand for is skipped)."""
+        self.fit_validation_path.replace(self.path)
+        self.complete = True
+
+    def discard_fit_validation(self) -> None:
+        """Delete the kept fit-validation predictions (the test pass runs)."""
+        self.fit_validation_path.unlink(missing_ok=True)
 
     def _part(self, trainer: L.Trainer) -> Path:
-        return self.path.with_name(f"{self.path.stem}.rank{trainer.global_rank}.jsonl")
+        return self._target.with_name(f"{self._target.stem}.rank{trainer.global_rank}.jsonl")
 
     def _open(self, trainer: L.Trainer) -> None:
         self._file = self._part(trainer).open("w", encoding="utf-8")
@@ -79,14 +107,15 @@ class JsonlPredictionWriter(BasePredictionWriter):
         trainer.strategy.barrier()
         if not trainer.is_global_zero:
             return
-        parts = [self.path.with_name(f"{self.path.stem}.rank{rank}.jsonl") for rank in range(trainer.world_size)]
+        target = self._target
+        parts = [target.with_name(f"{target.stem}.rank{rank}.jsonl") for rank in range(trainer.world_size)]
         parts = [part for part in parts if part.is_file()]
         if keep:
             lines = [json.loads(line) for part in parts for line in part.read_text(encoding="utf-8").splitlines()]
             lines.sort(key=lambda r: r["index"])
-            tmp = self.path.with_suffix(".tmp")
+            tmp = target.with_suffix(".tmp")
             tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), encoding="utf-8")
-            tmp.replace(self.path)
+            tmp.replace(target)
         for part in parts:
             part.unlink()
 
@@ -99,8 +128,11 @@ class JsonlPredictionWriter(BasePredictionWriter):
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._finish(trainer, keep=True)
 
-    def _evaluation_start(self, trainer: L.Trainer) -> None:
-        self.complete, self._missing = False, False
+    def _evaluation_start(self, trainer: L.Trainer, target: Optional[Path] = None) -> None:
+        self._target = target or self.path
+        if self._target == self.path:
+            self.complete = False
+        self._missing = False
         self._open(trainer)
 
     def _evaluation_batch(self, outputs: Any) -> None:
@@ -112,8 +144,12 @@ class JsonlPredictionWriter(BasePredictionWriter):
             self._missing = True
 
     def _evaluation_end(self, trainer: L.Trainer) -> None:
-        self.complete = not trainer.strategy.reduce_boolean_decision(self._missing, all=False)  # any rank missing
-        self._finish(trainer, keep=self.complete)
+        complete = not trainer.strategy.reduce_boolean_decision(self._missing, all=False)  # any rank missing
+        if self._target == self.path:
+            self.complete = complete
+        else:
+            self.fit_validation_complete = complete
+        self._finish(trainer, keep=complete)
 
     def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.from_test:
@@ -128,12 +164,16 @@ class JsonlPredictionWriter(BasePredictionWriter):
             self._evaluation_end(trainer)
 
     def _validating(self, trainer: L.Trainer) -> bool:
-        """Only a ``trainer.validate`` pass (mode=evaluate), not the validations inside ``fit``."""
-        return self.from_validation and trainer.state.fn == "validate" and not trainer.sanity_checking
+        """A ``trainer.validate`` pass (mode=evaluate) with ``from_validation``, or a validation
+        inside ``fit`` with ``from_fit_validation``; never the sanity check."""
+        if trainer.sanity_checking:
+            return False
+        return (self.from_validation and trainer.state.fn == "validate") or (self.from_fit_validation and trainer.state.fn == "fit")
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._validating(trainer):
-            self._evaluation_start(trainer)
+            fit = trainer.state.fn == "fit"
+            self._evaluation_start(trainer, self.fit_validation_path if fit else None)
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         if self._validating(trainer):
@@ -266,6 +306,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     A run killed, or a disk that fills, while a checkpoint is written never leaves a
     truncated ``last.ckpt`` or ``best-*.ckpt``: the previous file stays intact, and a failed
     write stops the run with :class:`glmtasks.errors.WriteError` in one line.
+
+    Local files are written by ``torch.save`` straight into the file. Lightning's own writer
+    serializes the whole checkpoint into memory first and then copies that buffer once more,
+    which for MiniLM with its AdamW state (270 MB) raised the run's peak memory by 260 MB;
+    remote paths (``s3://``...) still go through it.
     """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Optional[Any] = None) -> None:
@@ -273,16 +318,30 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
         from glmtasks.errors import WriteError
 
+        if "://" in str(path):
+            return super().save_checkpoint(checkpoint, path, storage_options)
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
         try:
-            super().save_checkpoint(checkpoint, tmp, storage_options)
+            _save_to_file(checkpoint, tmp)
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             kept = "the previous checkpoint is intact" if target.exists() else "no earlier checkpoint existed"
             raise WriteError(f"cannot write checkpoint {target}: {exc.strerror or exc}; {kept}; free space and continue with resume=auto") from exc
+
+
+def _save_to_file(checkpoint: dict[str, Any], path: Path) -> None:
+    """``torch.save`` into ``path``, with no in-memory copy of the checkpoint.
+
+    No ``fsync``: the rename that follows protects against a killed process (the guarantee
+    Lightning's writer gives too); a power loss is left to the file system.
+    """
+    import torch
+
+    with open(path, "wb") as handle:
+        torch.save(checkpoint, handle)
 
 
 class ParameterSummary(ModelSummary):
@@ -478,12 +537,14 @@ def build_trainer(config: RunConfig, run_dir: Path, monitor: str, mode: str, ext
     ``use_distributed_sampler`` is off: glmtasks' batch samplers shard data across ranks
     themselves (each evaluation example exactly once, see :mod:`glmtasks.data`). A
     ``trainer.strategy`` mapping is built into a strategy object
-    (:func:`glmtasks.distributed.build_strategy`).
+    (:func:`glmtasks.distributed.build_strategy`); ``trainer.precision=auto`` becomes the
+    precision the hardware runs fastest (:mod:`glmtasks.precision`).
     """
     from glmtasks.distributed import lightning_trainer_kwargs
     from glmtasks.loggers import build_loggers
+    from glmtasks.precision import resolve_precision
 
-    kwargs = lightning_trainer_kwargs(config.trainer)
+    kwargs = lightning_trainer_kwargs(resolve_precision(config.trainer, announce=True))
     kwargs.setdefault("use_distributed_sampler", False)
     kwargs["enable_model_summary"] = False  # build_callbacks adds ParameterSummary unless trainer.enable_model_summary=false
     strategy = kwargs.get("strategy")

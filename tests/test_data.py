@@ -96,3 +96,13 @@ def test_pad_rows_keeps_the_dtype_torch_would_infer_and_pads_either_side():
     assert pad_rows([[], []], pad=0).dtype == torch.int64
     with pytest.raises(TypeError, match="rows must hold numbers"):
         pad_rows([["12"], ["7"]], pad=0)
+
+
+def test_pad_rows_rounds_the_width_up_to_a_multiple_and_the_collator_passes_it_on():
+    from glmtasks.data import PadCollator, pad_rows
+
+    assert pad_rows([[1, 2, 3], [4]], pad=0, multiple_of=4).tolist() == [[1, 2, 3, 0], [4, 0, 0, 0]]
+    assert pad_rows([[1, 2, 3, 4], [5]], pad=0, multiple_of=4).shape == (2, 4), "already a multiple: unchanged"
+    assert pad_rows([[1], [2, 3]], pad=0, side="left", multiple_of=3).tolist() == [[0, 0, 1], [0, 2, 3]]
+    batch = PadCollator(pad_id=9, pad_to_multiple_of=8)([{"input_ids": [1, 2], "labels": [5], "label": 1}])
+    assert batch["input_ids"].tolist() == [[1, 2] + [9] * 6] and batch["labels"].tolist() == [[5] + [-100] * 7]

@@ -167,3 +167,67 @@ def test_a_predict_file_or_a_limited_test_pass_gets_its_own_predict_pass(tmp_pat
     assert passes == ["predict"] and [line["text"] for line in lines] == ["a great and moving film", "a dull mess"]
     lines = run("++data.eval_batch_size=16", "+trainer.limit_test_batches=1", f"paths.output_dir={tmp_path / 'b'}")
     assert passes == ["predict", "predict"] and [line["index"] for line in lines] == list(range(64))
+
+
+def test_without_test_data_the_last_validation_stands_in_for_the_test_pass(tmp_path, monkeypatch):
+    """Same split, same weights: the scores and predictions equal those of a real test pass over the same file."""
+    import lightning as L
+    from omegaconf import OmegaConf
+
+    from glmtasks.cli import compose, validate
+    from glmtasks.run import train
+
+    rng = random.Random(1)
+    words = {"positive": ["great", "moving", "fine", "superb"], "negative": ["dull", "bad", "boring", "awful"]}
+    rows = [(f"a {rng.choice(words[label])} {rng.choice(['film', 'plot', 'cast'])}", label) for label in ["positive", "negative"] * 60]
+    for name, part in (("train.tsv", rows[:80]), ("dev.tsv", rows[80:])):
+        (tmp_path / name).write_text("sentence\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in part))
+    passes, original = [], L.Trainer.test
+    monkeypatch.setattr(L.Trainer, "test", lambda self, *a, **k: passes.append("test") or original(self, *a, **k))
+
+    def run(name, *overrides):
+        args = data_args(tmp_path / "train.tsv", tmp_path / "dev.tsv", "data.labels=[negative,positive]", f"paths.output_dir={tmp_path / name}", *overrides)
+        result = train(validate(OmegaConf.to_container(compose(args), resolve=True)))
+        return result, (tmp_path / name / result["run_dir"] / "predictions.jsonl").read_text()
+
+    reused, reused_predictions = run("reused")
+    assert passes == [] and reused["test"] == {"test/" + k[4:]: v for k, v in reused["val"].items()}
+    assert not list((tmp_path / "reused").rglob("*fit-validation*"))
+    tested, tested_predictions = run("tested", f"data.test_file={tmp_path / 'dev.tsv'}")
+    assert passes == ["test"]
+    assert reused_predictions == tested_predictions and len(reused_predictions.splitlines()) == 40
+    assert reused["test"] == pytest.approx(tested["test"], abs=1e-6)
+
+
+def _composed(*overrides):
+    from omegaconf import OmegaConf
+
+    from glmtasks.cli import compose, validate
+
+    return validate(OmegaConf.to_container(compose(list(overrides)), resolve=True))
+
+
+def test_compile_pads_to_a_multiple_and_compiles_the_model_in_place():
+    from types import SimpleNamespace
+
+    from glmtasks.run import compile_backbone
+
+    calls = []
+    head = SimpleNamespace(model=SimpleNamespace(compile=lambda: calls.append("compiled")))
+    chosen, unset = SimpleNamespace(config=SimpleNamespace(pad_to_multiple_of=8)), SimpleNamespace(config=SimpleNamespace(pad_to_multiple_of=None))
+    compile_backbone(_composed("task=sentiment"), head, unset)
+    assert calls == [] and unset.config.pad_to_multiple_of is None, "compile=false changes nothing"
+    compile_backbone(_composed("task=sentiment", "compile=true"), head, unset)
+    compile_backbone(_composed("task=sentiment", "compile=true"), head, chosen)
+    assert calls == ["compiled", "compiled"] and unset.config.pad_to_multiple_of == 16 and chosen.config.pad_to_multiple_of == 8
+
+
+def test_head_options_of_an_evaluate_command_replace_the_trained_ones():
+    from glmtasks.registry import default_registry
+    from glmtasks.run import changed_head_options, resolve_task
+
+    registry = default_registry()
+    config = _composed("task=translation", "task.head_config.num_beams=4")
+    assert changed_head_options(config, resolve_task(config, registry), registry) == {"num_beams": 4}
+    config = _composed("task=translation")
+    assert changed_head_options(config, resolve_task(config, registry), registry) == {}

@@ -22,18 +22,34 @@ def test_a_checkpoint_that_cannot_be_written_leaves_the_previous_one_intact(tmp_
     target = tmp_path / "checkpoints" / "last.ckpt"
     io.save_checkpoint({"state_dict": {"w": torch.ones(2)}, "global_step": 4}, target)
 
-    def partial_then_full(self, checkpoint, path, storage_options=None):
+    def partial_then_full(checkpoint, path):
         Path(path).write_bytes(b"half a checkpoint")
         no_space()
 
-    from lightning.pytorch.plugins.io import TorchCheckpointIO
+    import glmtasks.trainer
 
-    monkeypatch.setattr(TorchCheckpointIO, "save_checkpoint", partial_then_full)
+    monkeypatch.setattr(glmtasks.trainer, "_save_to_file", partial_then_full)
     with pytest.raises(WriteError, match=r"cannot write checkpoint .*last.ckpt: No space left on device; the previous checkpoint is intact; free space and continue with resume=auto"):
         io.save_checkpoint({"state_dict": {"w": torch.zeros(2)}, "global_step": 8}, target)
     monkeypatch.undo()
     assert torch.load(target, weights_only=True)["global_step"] == 4
     assert [p.name for p in target.parent.iterdir()] == ["last.ckpt"], "no temporary file is left"
+
+
+def test_a_checkpoint_is_written_without_an_in_memory_copy(tmp_path, monkeypatch):
+    """torch.save goes straight into the file (Lightning's writer buffers the whole checkpoint twice)."""
+    import lightning.fabric.plugins.io.torch_io as lightning_writer
+
+    from glmtasks.trainer import AtomicCheckpointIO
+
+    def buffered_writer(*args, **kwargs):
+        raise AssertionError("the checkpoint went through Lightning's buffered writer")
+
+    monkeypatch.setattr(lightning_writer, "_atomic_save", buffered_writer)
+    target = tmp_path / "best.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.arange(3.0)}, "global_step": 2}, target)
+    monkeypatch.undo()
+    assert torch.equal(torch.load(target, weights_only=True)["state_dict"]["w"], torch.arange(3.0))
 
 
 def test_an_export_that_cannot_be_written_leaves_no_partial_folder_and_the_earlier_export(tmp_path):

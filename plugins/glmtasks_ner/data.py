@@ -466,4 +466,4 @@ class NERDataModule(TaskDataModule):
 
     def collator(self, split: str) -> PadCollator:
         """Dynamic padding that keeps the per-word fields as lists."""
-        return PadCollator(pad_id=self.tokenizer.pad_token_id, keep_lists=PER_SENTENCE_FIELDS)
+        return PadCollator(pad_id=self.tokenizer.pad_token_id, keep_lists=PER_SENTENCE_FIELDS, pad_to_multiple_of=self.config.pad_to_multiple_of)

@@ -172,7 +172,7 @@ class PretrainCollator:
         self.special = special
         self.dynamic = dynamic
         self.draws: dict[int, int] = defaultdict(int)
-        self.pad = PadCollator(pad_id=pad_id, label_pad_id=-100, padding_side="right")
+        self.pad = PadCollator(pad_id=pad_id, label_pad_id=-100, padding_side="right", pad_to_multiple_of=config.pad_to_multiple_of)
 
     def example(self, block: Sequence[int], index: int) -> dict[str, Any]:
         """One unpadded example of ``block`` (a dict of lists and the scalar ``prefix_length``)."""

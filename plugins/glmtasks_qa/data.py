@@ -447,8 +447,8 @@ class QACollator:
     """Pads the tensor fields of windows (:class:`glmtasks.api.PadCollator`) and keeps the
     text fields (``context``, ``answers``) as plain lists, even when no window has an answer."""
 
-    def __init__(self, pad_id: int):
-        self.pad = PadCollator(pad_id=pad_id, padding_side="right")
+    def __init__(self, pad_id: int, pad_to_multiple_of: Optional[int] = None):
+        self.pad = PadCollator(pad_id=pad_id, padding_side="right", pad_to_multiple_of=pad_to_multiple_of)
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         batch: dict[str, Any] = self.pad([{k: v for k, v in f.items() if k not in TEXT_FIELDS} for f in features])
@@ -573,7 +573,7 @@ class QADataModule(TaskDataModule):
         return {"id": record.get("id"), "title": record.get("title"), "question": record["question"], "context": record["context"], "answers": answers}
 
     def collator(self, split: str) -> QACollator:
-        return QACollator(self.tokenizer.pad_token_id)
+        return QACollator(self.tokenizer.pad_token_id, self.config.pad_to_multiple_of)
 
     def predict_dataloader(self) -> DataLoader:
         """Windows of ``data.predict_file`` (else the test split), all windows of a question in one batch."""
