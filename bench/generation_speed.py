@@ -46,13 +46,14 @@ def sources_and_prompt(model: Path) -> tuple[list[str], str]:
     return sources, meta["task_info"]["prompt"]
 
 
-def transformers_arm(arm: str, model_dir: Path, batch_size: int, out: Path) -> None:
+def transformers_arm(arm: str, model_dir: Path, batch_size: int, limit: int | None, out: Path) -> None:
     """Decode every source with plain transformers (``loop`` or ``hf-batched``); write texts/s and the hypotheses."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     pin_threads()
     sources, template = sources_and_prompt(model_dir)
+    sources = sources[:limit] if limit else sources
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     tokenizer.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
@@ -70,10 +71,12 @@ def transformers_arm(arm: str, model_dir: Path, batch_size: int, out: Path) -> N
     out.write_text(json.dumps({"arm": arm, "seconds": round(seconds, 3), "texts": len(prompts), "hypotheses": hypotheses}))
 
 
-def glmtasks_arm(arm: str, model_dir: Path, out: Path) -> list[str]:
+def glmtasks_arm(arm: str, model_dir: Path, limit: int | None, out: Path) -> list[str]:
     """The command of a glmtasks arm (``mode=evaluate``); its result is read from metrics.json."""
     overrides = [*EVAL_DATA, "mode=evaluate", f"checkpoint={model_dir}", f"paths.shared_data={shared_data()}",
                  "callbacks.progress_bar=false", f"hydra.run.dir={out}"]
+    if limit:
+        overrides.append(f"++data.max_eval_samples={limit}")
     if arm != "glmtasks-auto":
         overrides.append("trainer.precision=32-true")
     if arm.endswith("beam4"):
@@ -106,13 +109,14 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--arms", nargs="+", default=ARMS, choices=ARMS)
     parser.add_argument("--batch-size", type=int, default=128, help="data.eval_batch_size of data=multi30k")
+    parser.add_argument("--limit", type=int, help="only the first N validation sources (data.max_eval_samples for glmtasks)")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "generation_speed.json")
     parser.add_argument("--arm", help=argparse.SUPPRESS)
     parser.add_argument("--arm-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.arm:  # a child process: one transformers arm
-        return transformers_arm(args.arm, args.model, args.batch_size, args.arm_out)
+        return transformers_arm(args.arm, args.model, args.batch_size, args.limit, args.arm_out)
     work = Path(tempfile.mkdtemp(prefix="glmtasks-genspeed-"))
     model = args.model or train_model(args.train_steps, work)
     runs: dict[str, list[dict]] = {arm: [] for arm in args.arms}
@@ -120,9 +124,10 @@ def main() -> None:
         for arm in args.arms:
             target = work / f"{arm}-{rep}"
             if arm.startswith("glmtasks"):
-                command = glmtasks_arm(arm, model, target)
+                command = glmtasks_arm(arm, model, args.limit, target)
             else:
                 command = [PY, __file__, "--arm", arm, "--model", str(model), "--batch-size", str(args.batch_size), "--arm-out", str(target) + ".json"]
+                command += ["--limit", str(args.limit)] if args.limit else []
             measured = run_clean(command, work / f"{arm}-{rep}.log", quiet=not args.no_wait)
             if measured["returncode"]:
                 raise SystemExit(f"{arm} failed; see {work / f'{arm}-{rep}.log'}")

@@ -26,13 +26,16 @@ from common import BENCH_DIR, median, run_clean, workload_from_args  # noqa: E40
 PY = sys.executable
 CONFIGS = {
     # name: (script, extra arguments[, glmtasks overrides])
-    "glmtasks": ("glmtasks_train.py", []),
+    "glmtasks": ("glmtasks_train.py", []),  # the defaults: trainer.precision=auto
+    "glmtasks-fp32": ("glmtasks_train.py", ["--label", "glmtasks-fp32"], ["trainer.precision=32-true"]),
     "glmtasks-bf16": ("glmtasks_train.py", ["--label", "glmtasks-bf16"], ["trainer.precision=bf16-mixed"]),
+    "glmtasks-compile": ("glmtasks_train.py", ["--label", "glmtasks-compile"], ["compile=true"]),
     "glmtasks-forloop-adamw": ("glmtasks_train.py", ["--label", "glmtasks-forloop-adamw"], ["++optimizer.kwargs.foreach=false"]),
     "hf-trainer": ("hf_trainer.py", []),
     "hf-trainer-grouped": ("hf_trainer.py", ["--group-by-length"]),
     "hf-trainer-grouped-workers1": ("hf_trainer.py", ["--group-by-length", "--workers", "1"]),
     "hf-trainer-grouped-bf16": ("hf_trainer.py", ["--group-by-length", "--bf16"]),
+    "hf-trainer-grouped-bf16-compile": ("hf_trainer.py", ["--group-by-length", "--bf16", "--compile"]),
     "plain": ("plain_loop.py", []),
     "plain-bf16": ("plain_loop.py", ["--bf16"]),
     "plain-random": ("plain_loop.py", ["--no-group"]),

@@ -90,3 +90,38 @@ def test_a_batch_without_predictions_leaves_the_file_to_a_predict_pass(tmp_path)
     assert not writer.complete
     assert path.read_text() == "kept\n", "an incomplete test pass writes nothing"
     assert not list(tmp_path.glob("*.rank*.jsonl"))
+
+
+@pytest.mark.parametrize("links", [True, False])
+def test_last_ckpt_is_a_hard_link_to_the_best_file_written_at_the_same_step(tmp_path, monkeypatch, links):
+    """Scores 0.1, 0.9, 0.5. Lightning 2.6 writes last.ckpt only together with a new top-k file; then
+    last.ckpt is a hard link to that file, or, where the file system cannot link, a full copy."""
+    import os
+
+    from glmtasks.trainer import AtomicCheckpointIO
+
+    if not links:
+        monkeypatch.setattr(os, "link", lambda *a, **k: (_ for _ in ()).throw(OSError("links not supported")))
+    seen = []
+
+    def inodes():
+        files = {p.name: p.stat().st_ino for p in tmp_path.glob("*.ckpt")}
+        seen.append(files.pop("last.ckpt") in set(files.values()))
+
+    class Inodes(L.Callback):
+        def on_train_epoch_start(self, trainer, module):  # after the previous epoch's checkpoints
+            if trainer.current_epoch:
+                inodes()
+
+    data = torch.utils.data.DataLoader(torch.randn(8, 2), batch_size=4)
+    callback = BestCheckpoint(dirpath=tmp_path, monitor="val/score", mode="max", save_top_k=1, save_last=True, filename="best-{epoch}-{step}")
+    trainer = L.Trainer(max_epochs=3, callbacks=[callback, Inodes()], logger=False, enable_progress_bar=False, plugins=[AtomicCheckpointIO()],
+                        enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(ScriptedScore([0.1, 0.9, 0.5]), train_dataloaders=data, val_dataloaders=data)
+    inodes()
+    assert seen == [links] * 3
+    last = torch.load(tmp_path / "last.ckpt", weights_only=False)
+    best = torch.load(callback.best_model_path, weights_only=False)
+    assert last["global_step"] == best["global_step"] == 4
+    assert torch.equal(last["state_dict"]["linear.weight"], best["state_dict"]["linear.weight"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best-epoch=1-step=4.ckpt", "last.ckpt"], "no temporary files left"
