@@ -6,8 +6,8 @@ of the training data (``data.validation_size``); the score reported is on the of
 evaluation file, given as ``data.test_file`` so that no run selects on it.
 
 * ``sst2``: MiniLM, 4,000 SST-2 training sentences, 2 epochs; test accuracy on SST-2 dev (872).
-* ``conll``: MiniLM, 1,000 CoNLL-2003 training sentences, 2 epochs; entity F1 on valid.txt.
-* ``multi30k``: glm-tiny from scratch, Multi30k de->en, 600 steps; BLEU on the 1,014 val pairs.
+* ``conll``: MiniLM, 2,000 CoNLL-2003 training sentences, 2 epochs; entity F1 on valid.txt.
+* ``multi30k``: glm-tiny from scratch, Multi30k de->en, 800 steps; BLEU on the 1,014 val pairs.
 
     python bench/precision_quality.py [--workloads sst2 conll multi30k] [--seeds 1 2 3]
 
@@ -34,14 +34,14 @@ WORKLOADS = {
         "optimizer.lr=1e-4",
     ]),
     "conll": ("test/entity_f1", [
-        "task=ner", "data=conll2003", "backbone=minilm", "++data.max_train_samples=1000", "data.validation_file=null",
-        "data.validation_size=300", "++data.test_file=${paths.shared_data}/conll2003/valid.txt", "trainer.max_epochs=2",
+        "task=ner", "data=conll2003", "backbone=minilm", "++data.max_train_samples=2000", "data.validation_file=null",
+        "data.validation_size=500", "++data.test_file=${paths.shared_data}/conll2003/valid.txt", "trainer.max_epochs=2",
         "optimizer.lr=1e-4",
     ]),
     "multi30k": ("test/sacrebleu", [
-        "task=translation", "data=multi30k", "backbone=glm-tiny", "data.validation_file=null", "data.validation_size=200",
-        "++data.test_file=${paths.shared_data}/multi30k/val.{lang}.gz", "trainer.max_epochs=-1", "trainer.max_steps=600",
-        "trainer.val_check_interval=300", "trainer.check_val_every_n_epoch=null", "optimizer.lr=1e-3",
+        "task=translation", "data=multi30k", "backbone=glm-tiny", "data.validation_file=null", "data.validation_size=300",
+        "++data.test_file=${paths.shared_data}/multi30k/val.{lang}.gz", "trainer.max_epochs=-1", "trainer.max_steps=800",
+        "trainer.val_check_interval=400", "trainer.check_val_every_n_epoch=null", "optimizer.lr=1e-3",
     ]),
 }
 PRECISIONS = ["32-true", "bf16-mixed"]
