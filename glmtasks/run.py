@@ -271,7 +271,7 @@ def train(config: RunConfig, registry: Optional[Registry] = None) -> dict[str, A
     run_dir = resume_dir or prepare_run_dir(config)
     predict_split = _predict_split(config)
     writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(predict_split, index))
-    trainer = build_trainer(config, run_dir, task.monitor, task.mode, extra_callbacks=[writer])
+    trainer = build_trainer(config, run_dir, task.monitor, task.mode, extra_callbacks=[writer], model=head)
     # The test pass writes the test split's predictions (when the head builds them from its
     # evaluation forward) unless a predict_file is set or the pass skips batches (an int
     # limit counts batches, a float is a fraction: 1 is one batch, 1.0 all of them).
@@ -337,7 +337,7 @@ def _fit_and_test(config: RunConfig, registry: Registry, task: ResolvedTask, dat
         "train_samples_per_second": round(trainer.global_step * _train_batch_size(datamodule) * trainer.world_size / fit_seconds, 2)
         if fit_seconds > 0 else None,
         "fit_seconds": round(fit_seconds, 2),
-        "precision": choose_precision(config.trainer).as_dict(),
+        "precision": choose_precision(config.trainer, module.head).as_dict(),
         "global_steps": trainer.global_step,
         "skipped_rows": getattr(datamodule, "skipped_rows", {}),
         "run_dir": str(run_dir),
@@ -475,7 +475,7 @@ def _trained_setup(config: RunConfig, registry: Optional[Registry]):
     return registry, task, datamodule, head, trained
 
 
-def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = ()):
+def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = (), model: Any = None):
     import lightning as L
 
     from glmtasks.distributed import lightning_trainer_kwargs
@@ -483,7 +483,7 @@ def _inference_trainer(config: RunConfig, run_dir: Path, callbacks: list = ()):
     from glmtasks.trainer import progress_callbacks
 
     inference_keys = ("accelerator", "devices", "precision", "strategy", "num_nodes")
-    kwargs = lightning_trainer_kwargs(resolve_precision({k: v for k, v in config.trainer.items() if k in inference_keys}, announce=True))
+    kwargs = lightning_trainer_kwargs(resolve_precision({k: v for k, v in config.trainer.items() if k in inference_keys}, model, announce=True))
     return L.Trainer(default_root_dir=str(run_dir), logger=False, enable_checkpointing=False,
                      enable_progress_bar=config.callbacks.progress_bar, use_distributed_sampler=False,
                      callbacks=list(callbacks) + progress_callbacks(config), **kwargs)
@@ -503,7 +503,7 @@ def evaluate(config: RunConfig, registry: Optional[Registry] = None) -> dict[str
     # The evaluated split's predictions come from the scoring pass itself (heads with a prediction builder).
     writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(config.eval_split, index),
                                    from_test=not validation, from_validation=validation)
-    trainer = _inference_trainer(config, run_dir, [writer])
+    trainer = _inference_trainer(config, run_dir, [writer], model=head)
     with recorded_run(run_dir, "evaluate", started_at, write=trainer.is_global_zero):
         scoring_started = time.perf_counter()
         if validation:
@@ -514,7 +514,7 @@ def evaluate(config: RunConfig, registry: Optional[Registry] = None) -> dict[str
                   "eval_seconds": round(time.perf_counter() - scoring_started, 3),
                   "metrics": metrics, "score": metrics.get(f"{'val' if validation else 'test'}/{task.monitor}"),
                   "monitor": f"{'val' if validation else 'test'}/{task.monitor}",
-                  "precision": choose_precision(config.trainer).as_dict(),
+                  "precision": choose_precision(config.trainer, head).as_dict(),
                   "skipped_rows": getattr(datamodule, "skipped_rows", {}), "run_dir": str(run_dir)}
         if trainer.is_global_zero:
             write_json_atomic(run_dir / "metrics.json", result)
@@ -532,7 +532,7 @@ def predict(config: RunConfig, registry: Optional[Registry] = None) -> dict[str,
     run_dir = prepare_run_dir(config)
     split = _predict_split(config)
     writer = JsonlPredictionWriter(run_dir / "predictions.jsonl", lambda index: datamodule.example_record(split, index))
-    trainer = _inference_trainer(config, run_dir, [writer])
+    trainer = _inference_trainer(config, run_dir, [writer], model=head)
     started = time.perf_counter()  # predict_seconds: tokenizing (every configured split), the model, writing the file
     datamodule.setup("predict")
     trainer.predict(module, dataloaders=datamodule.predict_dataloader(), return_predictions=False)

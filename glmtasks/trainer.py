@@ -570,20 +570,21 @@ def build_callbacks(config: RunConfig, run_dir: Path, monitor: str, mode: str) -
     return callbacks
 
 
-def build_trainer(config: RunConfig, run_dir: Path, monitor: str, mode: str, extra_callbacks: Sequence[Callback] = ()) -> L.Trainer:
+def build_trainer(config: RunConfig, run_dir: Path, monitor: str, mode: str, extra_callbacks: Sequence[Callback] = (),
+                  model: Any = None) -> L.Trainer:
     """A Trainer from ``config.trainer`` (Lightning's own arguments) plus our callbacks and logger.
 
     ``use_distributed_sampler`` is off: glmtasks' batch samplers shard data across ranks
     themselves (each evaluation example exactly once, see :mod:`glmtasks.data`). A
     ``trainer.strategy`` mapping is built into a strategy object
     (:func:`glmtasks.distributed.build_strategy`); ``trainer.precision=auto`` becomes the
-    precision the hardware runs fastest (:mod:`glmtasks.precision`).
+    precision the hardware runs ``model`` fastest (:mod:`glmtasks.precision`).
     """
     from glmtasks.distributed import lightning_trainer_kwargs
     from glmtasks.loggers import build_loggers
     from glmtasks.precision import resolve_precision
 
-    kwargs = lightning_trainer_kwargs(resolve_precision(config.trainer, announce=True))
+    kwargs = lightning_trainer_kwargs(resolve_precision(config.trainer, model, announce=True))
     kwargs.setdefault("use_distributed_sampler", False)
     kwargs["enable_model_summary"] = False  # build_callbacks adds ParameterSummary unless trainer.enable_model_summary=false
     strategy = kwargs.get("strategy")

@@ -33,6 +33,29 @@ def test_auto_on_the_cpu_follows_its_bf16_features(cpu, amx, avx512_bf16, used, 
     assert choice.used == used and feature in choice.reason and choice.requested == "auto"
 
 
+@pytest.mark.parametrize("width,used", [(128, "32-true"), (255, "32-true"), (256, "bf16-mixed"), (384, "bf16-mixed"), (None, "bf16-mixed")])
+def test_auto_on_the_cpu_keeps_narrow_models_in_fp32(cpu, width, used):
+    """bf16 kernels beat fp32 on the CPU only for wide enough matrices (glm-tiny's 128 loses, MiniLM's 384 gains)."""
+    from types import SimpleNamespace
+
+    cpu(avx512_bf16=True)
+    backbone = torch.nn.Linear(2, 2)
+    backbone.config = SimpleNamespace(hidden_size=width) if width else SimpleNamespace()
+    head = torch.nn.Sequential(torch.nn.Identity(), backbone)
+    choice = choose_precision({"accelerator": "cpu", "precision": "auto"}, head)
+    assert choice.used == used
+    if used == "32-true":
+        assert f"hidden size {width} (< 256)" in choice.reason
+
+
+def test_model_width_reads_the_usual_config_names():
+    from types import SimpleNamespace
+
+    for key in ("hidden_size", "d_model", "n_embd", "dim"):
+        assert precision.model_width(SimpleNamespace(config=SimpleNamespace(**{key: 512}))) == 512
+    assert precision.model_width(torch.nn.Linear(2, 2)) is None
+
+
 def test_an_explicit_precision_always_wins(cpu):
     cpu(avx512_bf16=True)
     assert choose_precision({"accelerator": "cpu", "precision": "32-true"}).used == "32-true"
@@ -64,7 +87,10 @@ def test_a_probe_that_fails_counts_as_no_feature(monkeypatch):
 
 def test_the_run_records_and_uses_its_choice(sentiment_task_run):
     """The shared tiny run used the default: metrics.json says what auto chose and why, and the trainer ran it."""
+    from types import SimpleNamespace
+
     metrics = json.loads((sentiment_task_run.run_dir / "metrics.json").read_text())
-    expected = choose_precision({"accelerator": "cpu", "precision": "auto"})
+    tiny = SimpleNamespace(config=SimpleNamespace(hidden_size=64))  # the test backbone (glmtasks.testing.TINY_OVERRIDES)
+    expected = choose_precision({"accelerator": "cpu", "precision": "auto"}, tiny)
     assert metrics["precision"] == expected.as_dict()
     assert f"precision: {expected.used} ({expected.reason}" in sentiment_task_run.stdout + sentiment_task_run.stderr
