@@ -252,7 +252,7 @@ def generation(args: argparse.Namespace) -> None:
         for arm in args.arms:
             key = f"multi30k-{args.mt_size}-{arm}-lr{args.lrs[0]:g}-seed{seed}"
             overrides = ["task=translation", "data=multi30k", "data.validation_file=null", f"data.validation_size={args.mt_eval}",
-                         "data.test_file=${paths.shared_data}/multi30k/val.{lang}.gz", f"data.max_train_samples={args.mt_size}",
+                         "data.test_file='${paths.shared_data}/multi30k/val.{lang}.gz'", f"data.max_train_samples={args.mt_size}",
                          f"data.max_eval_samples={args.mt_eval}", f"data.seed={seed}", f"seed={seed}", f"trainer.max_epochs={args.mt_epochs}",
                          f"optimizer.lr={args.lrs[0]}", "scheduler.warmup_steps=0.1", "export=false", "callbacks.checkpoint.save_last=false",
                          *backbone(args, arm)]
@@ -358,9 +358,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs for subsets of 1,000 or more")
     parser.add_argument("--small-epochs", type=int, default=10, help="fine-tuning epochs for smaller subsets")
     parser.add_argument("--validation-size", type=int, default=1000, help="SST-2 training sentences carved out to select the checkpoint")
-    parser.add_argument("--mt-size", type=int, default=5000)
-    parser.add_argument("--mt-epochs", type=int, default=2)
-    parser.add_argument("--mt-eval", type=int, default=300)
+    parser.add_argument("--mt-size", type=int, default=2000)
+    parser.add_argument("--mt-epochs", type=int, default=3)
+    parser.add_argument("--mt-eval", type=int, default=200)
     parser.add_argument("--deadline", type=float, default=None, help="unix time after which no new run starts")
     args = parser.parse_args()
     args.out = args.out.resolve()
