@@ -1,6 +1,6 @@
 """Does pre-training pay? Scratch vs causal-LM vs blank-infilling pre-training, fine-tuned on SST-2 and Multi30k.
 
-Usage: python bench/pretrain_finetune.py all                 # everything below, in order (about 75 minutes on 2 idle cores)
+Usage: python bench/pretrain_finetune.py all                 # everything below, in order (pre-training about 12 CPU-minutes per objective, SST-2 runs 1.3-1.6 and Multi30k runs ~1.5 CPU-minutes each)
        python bench/pretrain_finetune.py pretrain            # the shared tokenizer, then both objectives, one core each
        python bench/pretrain_finetune.py finetune [--sizes 2000 500] [--seeds 0 1 2] [--heads cls verbalizer]
        python bench/pretrain_finetune.py curve               # intermediate pre-training checkpoints -> SST-2 (the plot)
@@ -171,10 +171,11 @@ def export_of(args: argparse.Namespace, objective: str, step: int | None = None)
 
 
 def backbone(args: argparse.Namespace, arm: str, step: int | None = None) -> list[str]:
-    """The overrides of an arm: scratch = the same architecture and tokenizer with random weights."""
+    """The overrides of an arm (pre-trained arms: the checkpoint of ``step``, default ``--pretrain-steps``);
+    scratch = the same architecture and tokenizer with random weights."""
     if arm == "scratch":
         return ["backbone=glm-small", f"backbone.tokenizer={args.out / 'tokenizer'}"]
-    return ["backbone=hf", f"backbone.name_or_path={export_of(args, arm, step)}"]
+    return ["backbone=hf", f"backbone.name_or_path={export_of(args, arm, args.pretrain_steps if step is None else step)}"]
 
 
 def sst2_overrides(size: int, seed: int, lr: float, epochs: int, validation_size: int) -> list[str]:
@@ -284,7 +285,7 @@ def summary(args: argparse.Namespace) -> None:
     for r in runs:
         groups.setdefault((r["task"], r["size"], r["arm"], r["head"]), {}).setdefault(r["lr"], []).append(r)
     metric = {"sst2": "accuracy", "multi30k": "sacrebleu"}
-    lines = ["| task | labeled | arm | head | lr (chosen on carved val) | carved val | reported (SST-2 dev / Multi30k val) | CPU-min per run |",
+    lines = ["| task | labeled | arm | head | lr (best on carved val when several) | carved val | reported (SST-2 dev / Multi30k val) | CPU-min per run |",
              "|---|---|---|---|---|---|---|---|"]
     chosen = {}
     for (task, size, arm, head), by_lr in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1], kv[0][3], ARMS.index(kv[0][2]))):
@@ -305,8 +306,11 @@ def summary(args: argparse.Namespace) -> None:
         diffs = [r["test"][f"test/{metric[task]}"] - base[r["seed"]] for r in rows if r["seed"] in base]
         scratch_std = statistics.stdev(base.values()) if len(base) > 1 else float("nan")
         if diffs:
-            print(f"{task} {size} {head}: {arm} - scratch = {statistics.mean(diffs):+.4f} (paired by seed: {', '.join(f'{d:+.4f}' for d in diffs)}); "
-                  f"scratch std {scratch_std:.4f}, {arm} std {statistics.stdev([r['test'][f'test/{metric[task]}'] for r in rows]) if len(rows) > 1 else float('nan'):.4f}")
+            spread = f"{statistics.stdev(diffs):.4f}" if len(diffs) > 1 else "-"
+            own = [r["test"][f"test/{metric[task]}"] for r in rows]
+            print(f"{task} {size} {head}: {arm} - scratch = {statistics.mean(diffs):+.4f} (paired by seed: {', '.join(f'{d:+.4f}' for d in diffs)}; "
+                  f"std of the differences {spread}); seeds' std: scratch {scratch_std:.4f}, {arm} "
+                  f"{statistics.stdev(own) if len(own) > 1 else float('nan'):.4f}")
     for objective, info in results["pretrain"].items():
         print(f"pre-training {objective}: {info['steps']} steps, {info['cpu_minutes']} CPU-min, val perplexity {info['curve']}")
     plot(args, results)
@@ -320,25 +324,31 @@ def plot(args: argparse.Namespace, results: dict) -> None:
     import matplotlib.pyplot as plt
 
     size = args.sizes[0]
-    figure, ax = plt.subplots(figsize=(7, 4.5))
+    figure, ax = plt.subplots(figsize=(7.5, 4.5))
+    colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
     for head in args.heads:
         for arm in ("blank", "causal"):
-            by_step: dict[int, list[float]] = {}
+            by_step: dict[int, dict[int, float]] = {}
             for r in results["runs"].values():
                 if r["task"] == "sst2" and r["size"] == size and r["head"] == head and r["lr"] == args.lrs[0] and r["arm"] in (arm, "scratch"):
                     step = 0 if r["arm"] == "scratch" else r["pretrain_step"]
-                    by_step.setdefault(step, []).append(r["test"]["test/accuracy"])
+                    by_step.setdefault(step, {})[r["seed"]] = r["test"]["test/accuracy"]
             if len(by_step) < 2:
                 continue
-            steps = sorted(by_step)
-            means = [statistics.mean(by_step[s]) for s in steps]
-            stds = [statistics.stdev(by_step[s]) if len(by_step[s]) > 1 else 0.0 for s in steps]
-            ax.errorbar(steps, means, yerr=stds, marker="o", capsize=3, label=f"{arm}, head {head}")
+            colour = next(colours)
+            # Seed 0 at every step it was run (intermediate checkpoints were fine-tuned with seed 0 only) ...
+            first = sorted(s for s in by_step if 0 in by_step[s])
+            ax.plot(first, [by_step[s][0] for s in first], marker="o", linestyle="--", color=colour, label=f"{arm}, {head}: seed 0")
+            # ... and mean ± std where every seed ran.
+            full = sorted(s for s in by_step if len(by_step[s]) > 1)
+            values = [list(by_step[s].values()) for s in full]
+            ax.errorbar([s + 8 for s in full], [statistics.mean(v) for v in values], yerr=[statistics.stdev(v) for v in values],
+                        marker="s", linestyle="none", capsize=3, color=colour, label=f"{arm}, {head}: mean ± std, {len(values[0])} seeds")
     ax.set_xlabel("pre-training steps (0 = from scratch; batch 16 x 128 tokens)")
     ax.set_ylabel(f"SST-2 dev accuracy ({size} labeled, lr {args.lrs[0]:g})")
     ax.set_title("pre-training on unlabeled SST-2 train sentences -> fine-tuning")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     figure.savefig(PLOT, dpi=110)
     print(f"plot: {PLOT}")
@@ -349,7 +359,7 @@ def main() -> None:
     parser.add_argument("stage", choices=["all", "pretrain", "finetune", "curve", "generation", "summary"])
     parser.add_argument("--out", type=Path, default=Path("/tmp/glmtasks-bench-pretrain"))
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
-    parser.add_argument("--pretrain-steps", type=int, default=1000)
+    parser.add_argument("--pretrain-steps", type=int, default=1000, help="pre-training steps; later stages use the checkpoint of this step")
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--heads", nargs="+", default=list(HEADS), choices=list(HEADS))
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 500])
@@ -358,9 +368,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs for subsets of 1,000 or more")
     parser.add_argument("--small-epochs", type=int, default=10, help="fine-tuning epochs for smaller subsets")
     parser.add_argument("--validation-size", type=int, default=1000, help="SST-2 training sentences carved out to select the checkpoint")
-    parser.add_argument("--mt-size", type=int, default=2000)
-    parser.add_argument("--mt-epochs", type=int, default=3)
-    parser.add_argument("--mt-eval", type=int, default=200)
+    parser.add_argument("--mt-size", type=int, default=1000)
+    parser.add_argument("--mt-epochs", type=int, default=2)
+    parser.add_argument("--mt-eval", type=int, default=100)
     parser.add_argument("--deadline", type=float, default=None, help="unix time after which no new run starts")
     args = parser.parse_args()
     args.out = args.out.resolve()
