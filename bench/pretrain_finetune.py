@@ -1,19 +1,33 @@
-"""Pre-train glm-tiny on Tiny Shakespeare + WikiText-2, then fine-tune on SST-2 against the same model from scratch.
+"""Does pre-training pay? Scratch vs causal-LM vs blank-infilling pre-training, fine-tuned on SST-2 and Multi30k.
 
-Usage: python bench/pretrain_finetune.py [--pretrain-steps 300] [--finetune-samples 2000] [--seeds 0 1]
-       python bench/pretrain_finetune.py --from-run <pre-training run dir> [--arms pretrained scratch]
+Usage: python bench/pretrain_finetune.py all                 # everything below, in order (pre-training about 12 CPU-minutes per objective, SST-2 runs 1.3-1.6 and Multi30k runs ~1.5 CPU-minutes each)
+       python bench/pretrain_finetune.py pretrain            # the shared tokenizer, then both objectives, one core each
+       python bench/pretrain_finetune.py finetune [--sizes 2000 500] [--seeds 0 1 2] [--heads cls verbalizer]
+       python bench/pretrain_finetune.py curve               # intermediate pre-training checkpoints -> SST-2 (the plot)
+       python bench/pretrain_finetune.py generation          # Multi30k de->en, the same arms
+       python bench/pretrain_finetune.py summary             # bench/results/pretrain_finetune.json -> tables + plot
 
-1. ``python -m glmtasks experiment=pretrain_glm_tiny`` (GLM blank infilling; ``--objective``
-   switches to causal_lm) for ``--pretrain-steps`` optimizer steps.
-2. For each seed, two SST-2 runs with identical settings (data subset, steps, optimizer,
-   schedule, tokenizer, architecture); only the initial weights differ:
-   * ``pretrained``: ``task=sentiment data=sst2 backbone=hf backbone.name_or_path=<export>``;
-   * ``scratch``:    ``task=sentiment data=sst2 backbone=glm-tiny backbone.tokenizer=<export>``
-     (the same BPE tokenizer, random weights).
-3. Dev accuracy is on the full official SST-2 dev set (872 sentences). Results go to
-   ``bench/results_pretrain.json`` and the table in ``bench/results_pretrain.md``.
+Protocol (issue #17):
 
-Runs are in-process (the same ``compose`` + ``train`` the CLI uses); outputs go under ``--out``.
+* Pre-training (``experiment=pretrain_sst2_blank`` / ``experiment=pretrain_sst2_causal``): the
+  67,349 SST-2 training sentences, labels dropped, 4-layer 256-wide GLM (``backbone=glm-small``),
+  one byte-level BPE tokenizer trained once on that corpus and given to every arm, the same
+  steps, batch and optimizer for both objectives. Both run at once, one thread each.
+* Arms: ``scratch`` (``backbone=glm-small``, random weights, the shared tokenizer), ``causal``
+  and ``blank`` (``backbone=hf backbone.name_or_path=<export>``).
+* Heads: ``cls`` (``GlmForSequenceClassification``: last token, causal attention, a new linear
+  layer) and ``verbalizer`` (``task.head=verbalizer``: "<text> it was [MASK] ." scored by the LM
+  logits of "bad"/"good"; GLM's prefix attention for the blank-infilling export, causal otherwise).
+* SST-2: ``data.validation_size`` sentences carved out of the training file select the
+  checkpoint (the framework's monitor); the labeled subset (``data.max_train_samples``) is drawn
+  from the rest; both are drawn with ``data.seed`` = the run's seed, so every arm sees the same
+  data for a seed. Accuracy is reported on the official SST-2 dev set (``data.test_file``),
+  which nothing selects on. Learning rates: the ``--lrs`` grid is run for every arm and head;
+  the one with the best mean *carved-validation* accuracy is reported.
+* Every run is ``python -m glmtasks ...`` with ``OMP_NUM_THREADS=1``, ``--jobs`` at a time; CPU
+  seconds per run come from the child's rusage. Each finished run is added to
+  ``bench/results/pretrain_finetune.json`` at once (a partial grid still gives numbers; finished
+  runs are skipped when the script runs again).
 """
 
 from __future__ import annotations
@@ -21,108 +35,348 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
+import subprocess
+import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 BENCH = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("GLMTASKS_SHARED_DATA", BENCH.parent.parent / "shared" / "data")).resolve()
+RESULTS = BENCH / "results" / "pretrain_finetune.json"
+PLOT = BENCH / "pretrain_finetune.png"
+ARMS = ("scratch", "causal", "blank")
+HEADS = {
+    "cls": ["task.head=sequence_classification"],
+    "verbalizer": ["task.head=verbalizer", "+task.head_config.verbalizers={negative: bad, positive: good}",
+                   "+task.head_config.prompt=' it was [MASK] .'"],
+}
+_lock = threading.Lock()
 
 
-def run(overrides: list[str], out: Path) -> dict:
-    """One glmtasks run (``mode=train`` unless overridden); returns its metrics.json content plus the process-side wall time."""
+# ---------------------------------------------------------------------------------------
+# Running glmtasks and recording results.
+
+
+def cli(overrides: list[str], out: Path, log: Path) -> tuple[dict, float, float]:
+    """``python -m glmtasks <overrides>`` on one thread; (its metrics.json, CPU seconds, wall seconds)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    command = [sys.executable, "-m", "glmtasks", *overrides, f"paths.output_dir={out}", f"paths.shared_data={SHARED}",
+               "callbacks.progress_bar=false"]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with log.open("w") as stream:
+        process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"glmtasks failed ({log}): {' '.join(overrides)}")
+    metrics = sorted(out.rglob("metrics.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(metrics[-1].read_text()), usage.ru_utime + usage.ru_stime, wall
+
+
+def load_results() -> dict:
+    """The raw results recorded so far (``{"pretrain": {...}, "runs": {key: record}}``)."""
+    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"pretrain": {}, "runs": {}}
+
+
+def record(section: str, key: str, value: dict) -> None:
+    """Add one result to ``bench/results/pretrain_finetune.json`` (thread-safe, rewritten at once)."""
+    with _lock:
+        results = load_results()
+        results[section][key] = value
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        temporary = RESULTS.with_suffix(".tmp")
+        temporary.write_text(json.dumps(results, indent=1) + "\n")
+        temporary.replace(RESULTS)
+
+
+def in_process(overrides: list[str], out: Path) -> dict:
+    """One glmtasks run in this process (the CLI's compose + run), for exports."""
     from omegaconf import OmegaConf
 
     from glmtasks.cli import compose, validate
     from glmtasks.run import run as run_mode
 
     raw = compose([*overrides, f"paths.output_dir={out}", f"paths.shared_data={SHARED}", "callbacks.progress_bar=false"])
-    config = validate(OmegaConf.to_container(raw, resolve=True))
-    started = time.perf_counter()
-    result = run_mode(config)  # train, or export with mode=export
-    result["wall_seconds"] = round(time.perf_counter() - started, 1)
-    return result
+    return run_mode(validate(OmegaConf.to_container(raw, resolve=True)))
 
 
-def export_from_run(run_dir: Path, out: Path) -> Path:
-    """``mode=export`` of a pre-training run (its best checkpoint so far); returns the export folder."""
-    result = run(["task=pretrain", "data=shakespeare_wikitext", "mode=export", f"checkpoint={run_dir}"], out)
-    return Path(result["export"])
+# ---------------------------------------------------------------------------------------
+# Stages.
 
 
-def pretrain_curve(run_dir: Path) -> list[dict]:
+def pretrain(args: argparse.Namespace) -> None:
+    """The shared tokenizer (trained once on the corpus), then both objectives in parallel; exports of every checkpoint."""
+    out = args.out / "pretrain"
+    tokenizer = args.out / "tokenizer"
+    if not (tokenizer / "tokenizer.json").is_file():
+        in_process(["experiment=pretrain_sst2_blank", "trainer.max_steps=1", "trainer.val_check_interval=1", "data.max_eval_samples=1",
+                    "export=false"], out / "tokenizer-run")
+        shutil.copytree(next((out / "tokenizer-run").rglob("tokenizer")), tokenizer)
+
+    def one(objective: str) -> None:
+        if objective in load_results()["pretrain"]:
+            return
+        run_out = out / objective
+        metrics, cpu, wall = cli([f"experiment=pretrain_sst2_{objective}", f"trainer.max_steps={args.pretrain_steps}",
+                                  f"trainer.val_check_interval={args.pretrain_steps // 4}", f"backbone.tokenizer={tokenizer}"],
+                                 run_out, args.out / "logs" / f"pretrain-{objective}.log")
+        record("pretrain", objective, {"cpu_minutes": round(cpu / 60, 1), "wall_minutes": round(wall / 60, 1), "steps": metrics["global_steps"],
+                                       "run_dir": metrics["run_dir"], "val_perplexity": metrics["val"].get("val/perplexity"),
+                                       "curve": perplexity_curve(Path(metrics["run_dir"]))})
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(one, ["blank", "causal"]))
+    for objective in ("blank", "causal"):
+        for step, _ in checkpoints(objective):
+            export_of(args, objective, step)
+
+
+def perplexity_curve(run_dir: Path) -> list[dict]:
     """Validation perplexity by step, from the run's CSV log."""
     import csv
 
     rows = []
     for log in sorted(run_dir.glob("logs/**/metrics.csv")):
-        for row in csv.DictReader(log.open()):
-            if row.get("val/perplexity"):
-                rows.append({"step": int(row["step"]) + 1, "val_perplexity": float(row["val/perplexity"])})
+        rows += [{"step": int(r["step"]) + 1, "val_perplexity": round(float(r["val/perplexity"]), 2)} for r in csv.DictReader(log.open())
+                 if r.get("val/perplexity")]
     return rows
+
+
+def checkpoints(objective: str) -> list[tuple[int, Path]]:
+    """(step, checkpoint) of every validated checkpoint of a pre-training run (``best-<epoch>-<step>.ckpt``)."""
+    info = load_results()["pretrain"].get(objective)
+    if not info:
+        return []
+    found = [(int(p.stem.split("-")[-1]), p) for p in (Path(info["run_dir"]) / "checkpoints").glob("best-*.ckpt")]
+    return sorted(found)
+
+
+def export_of(args: argparse.Namespace, objective: str, step: int | None = None) -> Path:
+    """The export of ``objective``'s pre-training at ``step`` (default: the last), made once."""
+    found = dict(checkpoints(objective))
+    if not found:
+        raise SystemExit(f"no pre-training checkpoints for {objective}: run `python bench/pretrain_finetune.py pretrain` first")
+    step = max(found) if step is None else step
+    target = args.out / "exports" / f"{objective}-{step}"
+    if not (target / "config.json").is_file():
+        result = in_process(["task=pretrain", "data=sst2_text", "mode=export", f"checkpoint={found[step]}"], args.out / "export-runs")
+        shutil.copytree(result["export"], target, dirs_exist_ok=True)
+    return target
+
+
+def backbone(args: argparse.Namespace, arm: str, step: int | None = None) -> list[str]:
+    """The overrides of an arm (pre-trained arms: the checkpoint of ``step``, default ``--pretrain-steps``);
+    scratch = the same architecture and tokenizer with random weights."""
+    if arm == "scratch":
+        return ["backbone=glm-small", f"backbone.tokenizer={args.out / 'tokenizer'}"]
+    return ["backbone=hf", f"backbone.name_or_path={export_of(args, arm, args.pretrain_steps if step is None else step)}"]
+
+
+def sst2_overrides(size: int, seed: int, lr: float, epochs: int, validation_size: int) -> list[str]:
+    """SST-2 with a carved-out validation split (selection) and the official dev set as the reported test split."""
+    return ["task=sentiment", "data=sst2", "data.validation_file=null", f"data.validation_size={validation_size}",
+            "data.test_file=${paths.shared_data}/sst2/dev.tsv", f"data.max_train_samples={size}", f"data.seed={seed}", f"seed={seed}",
+            f"trainer.max_epochs={epochs}", f"optimizer.lr={lr}", "scheduler.warmup_steps=0.1", "data.batch_size=32", "export=false",
+            "callbacks.checkpoint.save_last=false"]
+
+
+def run_jobs(args: argparse.Namespace, jobs: list[tuple[str, list[str], dict]]) -> None:
+    """Run ``(key, overrides, description)`` jobs ``--jobs`` at a time; skip recorded keys; record each as it ends."""
+    done = set(load_results()["runs"])
+    todo = [job for job in jobs if job[0] not in done]
+    print(f"{len(todo)} runs to do ({len(jobs) - len(todo)} recorded already)", flush=True)
+
+    def one(job: tuple[str, list[str], dict]) -> None:
+        key, overrides, description = job
+        if args.deadline and time.time() > args.deadline:
+            return
+        out = args.out / "runs" / key
+        try:
+            metrics, cpu, wall = cli(overrides, out, args.out / "logs" / f"{key}.log")
+        except RuntimeError as exc:
+            print(exc, flush=True)
+            return
+        value = {**description, "val": metrics["val"], "test": metrics["test"], "steps": metrics["global_steps"],
+                 "cpu_minutes": round(cpu / 60, 2), "wall_minutes": round(wall / 60, 2)}
+        record("runs", key, value)
+        shutil.rmtree(Path(metrics["run_dir"]) / "checkpoints", ignore_errors=True)
+        print(f"{key}: {json.dumps({k: round(v, 4) for k, v in {**metrics['val'], **metrics['test']}.items() if 'loss' not in k})} "
+              f"({cpu / 60:.1f} CPU-min)", flush=True)
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        list(pool.map(one, todo))
+
+
+def finetune(args: argparse.Namespace) -> None:
+    """The SST-2 grid: sizes x seeds x arms x heads x learning rates (the last pre-training step)."""
+    jobs = []
+    for size in args.sizes:
+        for seed in args.seeds:
+            for lr in args.lrs:
+                for head in args.heads:
+                    for arm in args.arms:
+                        key = f"sst2-{size}-{arm}-{head}-lr{lr:g}-seed{seed}"
+                        epochs = args.epochs if size >= 1000 else args.small_epochs
+                        overrides = [*sst2_overrides(size, seed, lr, epochs, args.validation_size), *backbone(args, arm), *HEADS[head]]
+                        jobs.append((key, overrides, {"task": "sst2", "size": size, "arm": arm, "head": head, "lr": lr, "seed": seed,
+                                                      "pretrain_step": 0 if arm == "scratch" else args.pretrain_steps}))
+    run_jobs(args, jobs)
+
+
+def curve(args: argparse.Namespace) -> None:
+    """Intermediate pre-training checkpoints fine-tuned like the final ones (the plot), with the given head and lr."""
+    jobs = []
+    for seed in args.seeds:
+        for arm in ("blank", "causal"):
+            for step, _ in checkpoints(arm):
+                if step == args.pretrain_steps:
+                    continue
+                for head in args.heads:
+                    key = f"sst2-{args.sizes[0]}-{arm}@{step}-{head}-lr{args.lrs[0]:g}-seed{seed}"
+                    overrides = [*sst2_overrides(args.sizes[0], seed, args.lrs[0], args.epochs, args.validation_size),
+                                 *backbone(args, arm, step), *HEADS[head]]
+                    jobs.append((key, overrides, {"task": "sst2", "size": args.sizes[0], "arm": arm, "head": head, "lr": args.lrs[0],
+                                                  "seed": seed, "pretrain_step": step}))
+    run_jobs(args, jobs)
+
+
+def generation(args: argparse.Namespace) -> None:
+    """Multi30k de->en: a training subset, validation carved from the training file, BLEU on the official val set."""
+    jobs = []
+    for seed in args.seeds:
+        for arm in args.arms:
+            key = f"multi30k-{args.mt_size}-{arm}-lr{args.lrs[0]:g}-seed{seed}"
+            overrides = ["task=translation", "data=multi30k", "data.validation_file=null", f"data.validation_size={args.mt_eval}",
+                         "data.test_file='${paths.shared_data}/multi30k/val.{lang}.gz'", f"data.max_train_samples={args.mt_size}",
+                         f"data.max_eval_samples={args.mt_eval}", f"data.seed={seed}", f"seed={seed}", f"trainer.max_epochs={args.mt_epochs}",
+                         f"optimizer.lr={args.lrs[0]}", "scheduler.warmup_steps=0.1", "export=false", "callbacks.checkpoint.save_last=false",
+                         *backbone(args, arm)]
+            jobs.append((key, overrides, {"task": "multi30k", "size": args.mt_size, "arm": arm, "head": "prefix_lm", "lr": args.lrs[0],
+                                          "seed": seed, "pretrain_step": 0 if arm == "scratch" else args.pretrain_steps}))
+    run_jobs(args, jobs)
+
+
+# ---------------------------------------------------------------------------------------
+# Summary.
+
+
+def mean_std(values: list[float]) -> str:
+    """``mean ± sample std (n)``."""
+    if len(values) < 2:
+        return f"{values[0]:.4f} (n=1)" if values else "-"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} (n={len(values)})"
+
+
+def summary(args: argparse.Namespace) -> None:
+    """Tables (markdown, printed) and the plot from the recorded results.
+
+    For each task, size, arm and head, the learning rate with the best mean carved-validation
+    score is chosen; its reported (test = SST-2 dev / Multi30k val) scores are listed.
+    """
+    results = load_results()
+    runs = [r for r in results["runs"].values() if r["pretrain_step"] in (0, args.pretrain_steps)]
+    groups: dict[tuple, dict[float, list[dict]]] = {}
+    for r in runs:
+        groups.setdefault((r["task"], r["size"], r["arm"], r["head"]), {}).setdefault(r["lr"], []).append(r)
+    metric = {"sst2": "accuracy", "multi30k": "sacrebleu"}
+    lines = ["| task | labeled | arm | head | lr (best on carved val when several) | carved val | reported (SST-2 dev / Multi30k val) | CPU-min per run |",
+             "|---|---|---|---|---|---|---|---|"]
+    chosen = {}
+    for (task, size, arm, head), by_lr in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1], kv[0][3], ARMS.index(kv[0][2]))):
+        name = metric[task]
+        lr = max(by_lr, key=lambda x: (len(by_lr[x]) >= len(args.seeds), statistics.mean(r["val"][f"val/{name}"] for r in by_lr[x])))
+        rows = sorted(by_lr[lr], key=lambda r: r["seed"])
+        chosen[(task, size, arm, head)] = rows
+        val = [r["val"][f"val/{name}"] for r in rows]
+        test = [r["test"][f"test/{name}"] for r in rows]
+        cpu = statistics.mean(r["cpu_minutes"] for r in rows)
+        lines.append(f"| {task} | {size} | {arm} | {head} | {lr:g} | {mean_std(val)} | **{mean_std(test)}** | {cpu:.1f} |")
+    print("\n".join(lines))
+    print()
+    for (task, size, arm, head), rows in chosen.items():
+        if arm == "scratch" or (task, size, "scratch", head) not in chosen:
+            continue
+        base = {r["seed"]: r["test"][f"test/{metric[task]}"] for r in chosen[(task, size, "scratch", head)]}
+        diffs = [r["test"][f"test/{metric[task]}"] - base[r["seed"]] for r in rows if r["seed"] in base]
+        scratch_std = statistics.stdev(base.values()) if len(base) > 1 else float("nan")
+        if diffs:
+            spread = f"{statistics.stdev(diffs):.4f}" if len(diffs) > 1 else "-"
+            own = [r["test"][f"test/{metric[task]}"] for r in rows]
+            print(f"{task} {size} {head}: {arm} - scratch = {statistics.mean(diffs):+.4f} (paired by seed: {', '.join(f'{d:+.4f}' for d in diffs)}; "
+                  f"std of the differences {spread}); seeds' std: scratch {scratch_std:.4f}, {arm} "
+                  f"{statistics.stdev(own) if len(own) > 1 else float('nan'):.4f}")
+    for objective, info in results["pretrain"].items():
+        print(f"pre-training {objective}: {info['steps']} steps, {info['cpu_minutes']} CPU-min, val perplexity {info['curve']}")
+    plot(args, results)
+
+
+def plot(args: argparse.Namespace, results: dict) -> None:
+    """Pre-training steps -> SST-2 dev accuracy (mean ± std over seeds), one line per objective and head."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = args.sizes[0]
+    figure, ax = plt.subplots(figsize=(7.5, 4.5))
+    colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
+    for head in args.heads:
+        for arm in ("blank", "causal"):
+            by_step: dict[int, dict[int, float]] = {}
+            for r in results["runs"].values():
+                if r["task"] == "sst2" and r["size"] == size and r["head"] == head and r["lr"] == args.lrs[0] and r["arm"] in (arm, "scratch"):
+                    step = 0 if r["arm"] == "scratch" else r["pretrain_step"]
+                    by_step.setdefault(step, {})[r["seed"]] = r["test"]["test/accuracy"]
+            if len(by_step) < 2:
+                continue
+            colour = next(colours)
+            # Seed 0 at every step it was run (intermediate checkpoints were fine-tuned with seed 0 only) ...
+            first = sorted(s for s in by_step if 0 in by_step[s])
+            ax.plot(first, [by_step[s][0] for s in first], marker="o", linestyle="--", color=colour, label=f"{arm}, {head}: seed 0")
+            # ... and mean ± std where every seed ran.
+            full = sorted(s for s in by_step if len(by_step[s]) > 1)
+            values = [list(by_step[s].values()) for s in full]
+            ax.errorbar([s + 8 for s in full], [statistics.mean(v) for v in values], yerr=[statistics.stdev(v) for v in values],
+                        marker="s", linestyle="none", capsize=3, color=colour, label=f"{arm}, {head}: mean ± std, {len(values[0])} seeds")
+    ax.set_xlabel("pre-training steps (0 = from scratch; batch 16 x 128 tokens)")
+    ax.set_ylabel(f"SST-2 dev accuracy ({size} labeled, lr {args.lrs[0]:g})")
+    ax.set_title("pre-training on unlabeled SST-2 train sentences -> fine-tuning")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    figure.tight_layout()
+    figure.savefig(PLOT, dpi=110)
+    print(f"plot: {PLOT}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pretrain-steps", type=int, default=300)
-    parser.add_argument("--pretrain-batch", type=int, default=16)
-    parser.add_argument("--objective", default="blank_infilling", choices=["blank_infilling", "causal_lm"])
-    parser.add_argument("--from-run", type=Path, default=None, help="skip pre-training: export this pre-training run's best checkpoint")
-    parser.add_argument("--arms", nargs="+", default=["pretrained", "scratch"], choices=["pretrained", "scratch"])
-    parser.add_argument("--finetune-samples", type=int, default=2000)
-    parser.add_argument("--finetune-epochs", type=int, default=3)
-    parser.add_argument("--finetune-lr", type=float, default=1e-3)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("stage", choices=["all", "pretrain", "finetune", "curve", "generation", "summary"])
     parser.add_argument("--out", type=Path, default=Path("/tmp/glmtasks-bench-pretrain"))
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
+    parser.add_argument("--pretrain-steps", type=int, default=1000, help="pre-training steps; later stages use the checkpoint of this step")
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+    parser.add_argument("--heads", nargs="+", default=list(HEADS), choices=list(HEADS))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 500])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--lrs", type=float, nargs="+", default=[5e-4])
+    parser.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs for subsets of 1,000 or more")
+    parser.add_argument("--small-epochs", type=int, default=10, help="fine-tuning epochs for smaller subsets")
+    parser.add_argument("--validation-size", type=int, default=1000, help="SST-2 training sentences carved out to select the checkpoint")
+    parser.add_argument("--mt-size", type=int, default=1000)
+    parser.add_argument("--mt-epochs", type=int, default=2)
+    parser.add_argument("--mt-eval", type=int, default=100)
+    parser.add_argument("--deadline", type=float, default=None, help="unix time after which no new run starts")
     args = parser.parse_args()
-
-    import torch
-
-    torch.set_num_threads(2)
-    if args.from_run is None:
-        pretrain = run(
-            ["experiment=pretrain_glm_tiny", f"data.objective={args.objective}", f"trainer.max_steps={args.pretrain_steps}",
-             f"trainer.val_check_interval={max(1, args.pretrain_steps // 3)}", f"data.batch_size={args.pretrain_batch}",
-             "data.max_eval_samples=128"],
-            args.out / "pretrain",
-        )
-        run_dir = Path(pretrain["run_dir"])
-        export = run_dir / "export"
-    else:
-        run_dir = args.from_run
-        export = export_from_run(run_dir, args.out / "export")
-    print(f"pre-trained run {run_dir} -> {export}", flush=True)
-
-    common = ["task=sentiment", "data=sst2", f"++data.max_train_samples={args.finetune_samples}", f"trainer.max_epochs={args.finetune_epochs}",
-              f"optimizer.lr={args.finetune_lr}", "scheduler.warmup_steps=0.1", "export=false"]
-    arms = {
-        "pretrained": ["backbone=hf", f"backbone.name_or_path={export}"],
-        "scratch": ["backbone=glm-tiny", f"backbone.tokenizer={export}"],
-    }
-    for seed in args.seeds:
-        for arm in args.arms:
-            result = run([*common, *arms[arm], f"seed={seed}", f"++data.seed={seed}"], args.out / f"{arm}-{seed}")
-            record = {"arm": arm, "seed": seed, "dev_accuracy": result["val"]["val/accuracy"], "macro_f1": result["val"]["val/macro_f1"],
-                      "steps": result["global_steps"], "fit_seconds": result["fit_seconds"], "pretrain_run": str(run_dir)}
-            (args.out / f"result-{arm}-{seed}.json").write_text(json.dumps(record) + "\n")
-            print(f"{arm} seed {seed}: dev accuracy {record['dev_accuracy']:.4f} ({record['fit_seconds']} s)", flush=True)
-
-    records = [json.loads(p.read_text()) for p in sorted(args.out.glob("result-*.json"))]
-    summary = {
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "pretrain_run": str(run_dir),
-        "pretrain_curve": pretrain_curve(run_dir),
-        "finetune": records,
-        "mean_dev_accuracy": {
-            arm: statistics.mean(r["dev_accuracy"] for r in records if r["arm"] == arm) for arm in sorted({r["arm"] for r in records})
-        },
-    }
-    (BENCH / "results_pretrain.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary["mean_dev_accuracy"], indent=2))
+    args.out = args.out.resolve()
+    stages = ["pretrain", "finetune", "curve", "generation", "summary"] if args.stage == "all" else [args.stage]
+    for stage in stages:
+        globals()[stage](args)
 
 
 if __name__ == "__main__":

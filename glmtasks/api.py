@@ -33,6 +33,14 @@ _EXPORTS: dict[str, str] = {
     "load_tokenizer": "glmtasks.backbone",
     "train_bpe_tokenizer": "glmtasks.backbone",
     "is_encoder_decoder": "glmtasks.backbone",
+    # GLM's prefix LM (bidirectional part A, 2D positions)
+    "attention_allowed": "glmtasks.prefix_lm",
+    "additive_mask": "glmtasks.prefix_lm",
+    "BlockPositionEmbedding": "glmtasks.prefix_lm",
+    "BLOCK_POSITION_FILE": "glmtasks.prefix_lm",
+    "load_block_position_weight": "glmtasks.prefix_lm",
+    "save_block_position_weight": "glmtasks.prefix_lm",
+    "prefix_lm_hidden_states": "glmtasks.prefix_lm",
     # data
     "DataConfig": "glmtasks.config",
     "TaskDataModule": "glmtasks.datamodule",

@@ -37,3 +37,18 @@ class SequenceClassificationConfig:
 
     classifier_dropout: Optional[float] = None
     """Dropout before the classification layer; default: the model's own."""
+
+
+@dataclass
+class VerbalizerConfig:
+    """``task.head_config`` of the ``verbalizer`` head (``task.head=verbalizer``): classification as filling in a blank."""
+
+    verbalizers: Optional[dict] = None
+    """Label name -> the word that stands for it (``{negative: bad, positive: good}``); every word must be one token.
+    Default: each label's own name."""
+    prompt: str = " It was [MASK] ."
+    """Appended to the text; ``[MASK]`` marks the blank (a space before it belongs to the word, as in running text)."""
+    attention: str = "auto"
+    """``prefix``: GLM's pattern (text and prompt read bidirectionally, ``[S]`` at the blank predicts the word);
+    ``causal``: a plain causal LM predicting the word after the prompt's text up to the blank;
+    ``auto``: ``prefix`` for a backbone exported by blank-infilling pre-training (it has a block-position table), else ``causal``."""

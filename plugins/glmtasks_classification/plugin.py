@@ -19,14 +19,20 @@ def glmtasks_register_tasks():
 
 @hookimpl
 def glmtasks_register_heads():
-    """The transformers ``*ForSequenceClassification`` head (pooling chosen by the architecture)."""
+    """The transformers ``*ForSequenceClassification`` head (pooling chosen by the architecture), and the verbalizer (cloze) head."""
     return [
         HeadSpec(
             name="sequence_classification",
             factory=f"{_PACKAGE}.heads:make_sequence_classification_head",
             config_class=f"{_PACKAGE}.config:SequenceClassificationConfig",
             description="AutoModelForSequenceClassification: last-token pooling for GLM, [CLS] for BERT",
-        )
+        ),
+        HeadSpec(
+            name="verbalizer",
+            factory=f"{_PACKAGE}.verbalizer:make_verbalizer_head",
+            config_class=f"{_PACKAGE}.config:VerbalizerConfig",
+            description="GLM-style cloze: the LM logits of each label's word at the blank ('It was [MASK] .'); prefix or causal attention",
+        ),
     ]
 
 

@@ -40,24 +40,20 @@ from typing import Any
 
 import torch
 
-from glmtasks.api import ConfigError, HeadOutput, load_model
+from glmtasks.api import (
+    BLOCK_POSITION_FILE,
+    BlockPositionEmbedding,
+    ConfigError,
+    HeadOutput,
+    load_block_position_weight,
+    load_model,
+    prefix_lm_hidden_states,
+    save_block_position_weight,
+)
 from glmtasks_pretrain.config import PretrainHeadConfig
-from glmtasks_pretrain.masking import IGNORE_INDEX, additive_mask, attention_allowed
+from glmtasks_pretrain.masking import IGNORE_INDEX
 
 log = logging.getLogger(__name__)
-
-BLOCK_POSITION_FILE = "block_position_embeddings.safetensors"
-
-
-class BlockPositionEmbedding(torch.nn.Embedding):
-    """GLM's second position index (position inside a span) as a learned table; row 0 is always zero."""
-
-    def __init__(self, num_positions: int, hidden_size: int, std: float = 0.02):
-        super().__init__(num_positions, hidden_size, padding_idx=0)
-        with torch.no_grad():
-            self.weight.normal_(0.0, std)
-            self.weight[0].zero_()
-
 
 class PretrainHead(torch.nn.Module):
     """Token cross-entropy on the objective's targets; perplexity inputs for the metrics.
@@ -86,13 +82,10 @@ class PretrainHead(torch.nn.Module):
         decoder, _ = self._parts()
         if "prefix_length" not in batch:
             return decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-        embeds = decoder.get_input_embeddings()(batch["input_ids"])  # (B, T, H)
-        if self.block_positions is not None:
-            embeds = embeds + self.block_positions(batch["block_position_ids"]).to(embeds.dtype)  # (B, T, H)
-        allowed = attention_allowed(batch["prefix_length"], batch["attention_mask"])  # (B, 1, T, T)
-        return decoder(
-            inputs_embeds=embeds, position_ids=batch["position_ids"], attention_mask=additive_mask(allowed, embeds.dtype)
-        ).last_hidden_state  # (B, T, H)
+        return prefix_lm_hidden_states(
+            decoder, batch["input_ids"], batch["attention_mask"], batch["prefix_length"], batch["position_ids"],
+            batch["block_position_ids"], self.block_positions,
+        )  # (B, T, H)
 
     def logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits at every position (B, T, V)."""
@@ -134,10 +127,7 @@ class PretrainHead(torch.nn.Module):
 
     def save_extras(self, directory: Path) -> None:
         """The block-position table, next to the causal LM and tokenizer the core exports."""
-        if self.block_positions is not None:
-            from safetensors.torch import save_file
-
-            save_file({"weight": self.block_positions.weight.detach().cpu().contiguous()}, str(Path(directory) / BLOCK_POSITION_FILE))
+        save_block_position_weight(self.block_positions, directory)
 
 
 def special_ids(tokenizer: Any) -> dict[str, int]:
@@ -170,13 +160,11 @@ def make_pretrain_head(backbone, tokenizer, task_info: dict, head_config: Pretra
         hidden = base.get_input_embeddings().weight.shape[1]
         std = float(getattr(base.config, "initializer_range", 0.02))
         block_positions = BlockPositionEmbedding(int(task_info["max_span_length"]) + 2, hidden, std)
-        saved = Path(backbone.name_or_path or "") / BLOCK_POSITION_FILE
-        if backbone.name_or_path and saved.is_file():
-            from safetensors.torch import load_file
-
-            weight = load_file(str(saved))["weight"]
+        weight = load_block_position_weight(backbone.name_or_path)
+        if weight is not None:
             if weight.shape == block_positions.weight.shape:
                 block_positions.weight.data.copy_(weight)
             else:
-                log.warning("ignoring %s: shape %s, expected %s (data.max_span_length differs)", saved, tuple(weight.shape), tuple(block_positions.weight.shape))
+                log.warning("ignoring the %s of %s: shape %s, expected %s (data.max_span_length differs)", BLOCK_POSITION_FILE,
+                            backbone.name_or_path, tuple(weight.shape), tuple(block_positions.weight.shape))
     return PretrainHead(model, tokenizer, block_positions)

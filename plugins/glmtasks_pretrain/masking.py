@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-import torch
+
+# The attention mask is shared with the classification plugin's verbalizer head, so it lives in the core.
+from glmtasks.api import additive_mask, attention_allowed  # noqa: F401 - re-exported for this plugin's users
 
 IGNORE_INDEX = -100
 
@@ -137,29 +139,3 @@ def causal_lm_sample(tokens: Sequence[int]) -> PretrainSample:
         labels=tokens[1:] + [IGNORE_INDEX],
         prefix_length=0,
     )
-
-
-def attention_allowed(prefix_length: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Which key each query may attend to: ``(B, 1, T, T)`` booleans, True where allowed.
-
-    Query ``q`` sees key ``k`` when ``k`` is not padding and either ``k < prefix_length``
-    (part A, seen by every token: bidirectional inside part A) or ``k <= q`` (causal).
-    A padding query sees its own position only, so no row is empty.
-
-    Args:
-        prefix_length: (B,) length of part A of each example.
-        attention_mask: (B, T) 1 for tokens, 0 for padding (right padding).
-    """
-    length = attention_mask.shape[1]
-    q = torch.arange(length, device=attention_mask.device).view(1, length, 1)  # (1, T, 1)
-    k = torch.arange(length, device=attention_mask.device).view(1, 1, length)  # (1, 1, T)
-    allowed = (k <= q) | (k < prefix_length.view(-1, 1, 1))  # (B, T, T)
-    allowed = allowed & attention_mask.bool().view(-1, 1, length)  # padding keys hidden
-    allowed = torch.where(~attention_mask.bool().view(-1, length, 1), q == k, allowed)  # padding queries: self only
-    return allowed.unsqueeze(1)  # (B, 1, T, T)
-
-
-def additive_mask(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``allowed`` as the additive float mask transformers adds to attention scores (0 or the dtype's minimum)."""
-    zeros = torch.zeros((), dtype=dtype, device=allowed.device)
-    return torch.where(allowed, zeros, torch.finfo(dtype).min)  # (B, 1, T, T)

@@ -68,6 +68,30 @@ def test_shipped_configs_compose(overrides):
         assert config.data["block_size"] == 128 and config.data["source"] == "files"
 
 
+@pytest.mark.parametrize("objective", ["blank", "causal"])
+def test_sst2_pretraining_presets_compose(objective):
+    from glmtasks.cli import compose_dict, validate
+
+    config = validate(compose_dict([f"experiment=pretrain_sst2_{objective}", "paths.shared_data=/data"]))
+    assert config.data["train_files"] == ["/data/sst2/train.tsv"] and config.data["text_column"] == "sentence"
+    assert config.data["objective"] == {"blank": "blank_infilling", "causal": "causal_lm"}[objective]
+    assert config.backbone.name == "glm-small" and config.backbone.model_config["num_hidden_layers"] == 4
+    assert config.trainer["max_steps"] == 1000
+
+
+def test_a_labelled_table_is_read_as_unlabelled_text(tmp_path):
+    """A classification file (SST-2's layout) used as a corpus: the text column only, labels dropped, one document per row."""
+    rows = ["it 's a charming film", "a dull , lifeless plot", "", "the cast is superb"]
+    (tmp_path / "train.tsv").write_text("sentence\tlabel\n" + "".join(f"{r}\t{i % 2}\n" for i, r in enumerate(rows)), encoding="utf-8")
+    config = PretrainDataConfig(source="files", train_files=[str(tmp_path / "train.tsv")], text_column="sentence", block_size=8)
+    module = PretrainDataModule(config)
+    assert list(module.training_texts()) == [r for r in rows if r]  # the empty row is skipped, no label anywhere
+    module.set_tokenizer(train_bpe_tokenizer(rows * 5, 300))
+    module.setup("fit")
+    text = "".join(module.tokenizer.decode(f["input_ids"]) for f in module.features["train"] + module.features["validation"])
+    assert "charming" in text and "\t" not in text and "label" not in text
+
+
 def test_pretrain_then_finetune_from_the_export(tmp_path):
     import transformers
 
