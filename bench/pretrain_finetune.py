@@ -54,6 +54,9 @@ HEADS = {
     "verbalizer": ["task.head=verbalizer", "+task.head_config.verbalizers={negative: bad, positive: good}",
                    "+task.head_config.prompt=' it was [MASK] .'"],
 }
+# The recorded results were measured in fp32, before trainer.precision=auto (which picks bf16 for
+# glm-small on CPUs with AVX512-BF16 or AMX); pinned so that a rerun measures the same thing.
+PRECISION = "trainer.precision=32-true"
 _lock = threading.Lock()
 
 
@@ -65,7 +68,7 @@ def cli(overrides: list[str], out: Path, log: Path) -> tuple[dict, float, float]
     """``python -m glmtasks <overrides>`` on one thread; (its metrics.json, CPU seconds, wall seconds)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false"}
-    command = [sys.executable, "-m", "glmtasks", *overrides, f"paths.output_dir={out}", f"paths.shared_data={SHARED}",
+    command = [sys.executable, "-m", "glmtasks", PRECISION, *overrides, f"paths.output_dir={out}", f"paths.shared_data={SHARED}",
                "callbacks.progress_bar=false"]
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -102,7 +105,7 @@ def in_process(overrides: list[str], out: Path) -> dict:
     from glmtasks.cli import compose, validate
     from glmtasks.run import run as run_mode
 
-    raw = compose([*overrides, f"paths.output_dir={out}", f"paths.shared_data={SHARED}", "callbacks.progress_bar=false"])
+    raw = compose([PRECISION, *overrides, f"paths.output_dir={out}", f"paths.shared_data={SHARED}", "callbacks.progress_bar=false"])
     return run_mode(validate(OmegaConf.to_container(raw, resolve=True)))
 
 
