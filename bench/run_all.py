@@ -195,9 +195,10 @@ def report() -> None:
                          f"{fmt_range(s['process_seconds'], 1)} | {s['cache_mb']['median']:.0f} |")
         lines += ["", f"Command: `{prep['command']}`", ""]
     lines += targets(train, predict, startup, all_ratios)
-    notes = BENCH_DIR / "optimizations.md"
-    if notes.is_file():
-        lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
+    for name in ("defaults.md", "optimizations.md"):  # hand-written sections kept in every regeneration
+        notes = BENCH_DIR / name
+        if notes.is_file():
+            lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
     if train or predict:
         plot(train, predict)
         lines += ["## Plot", "", f"![throughput]({PLOT.name})", ""]

@@ -80,8 +80,10 @@ class JsonlPredictionWriter(BasePredictionWriter):
         return self.path.with_name(f"{self.path.stem}.fit-validation.jsonl")
 
     def adopt_fit_validation(self) -> None:
-        """Make the latest fit validation's predictions the run's predictions (the test pass they stand for is skipped)."""
-        self.fit_validation_path.replace(self.path)
+        """Make the latest fit validation's predictions the run's predictions (the test pass they
+        stand for is skipped). Only rank 0 holds the merged file; every rank marks the predictions complete."""
+        if self.fit_validation_path.is_file():
+            self.fit_validation_path.replace(self.path)
         self.complete = True
 
     def discard_fit_validation(self) -> None:

@@ -231,3 +231,22 @@ def test_compute_once_pickles_on_rank_zero_and_the_other_rank_loads_it(tmp_path)
     one = compute_once("toy", features, _FakeTrainer(1, tmp_path, log))
     assert calls == [1] and zero == one == features() and log == ["barrier", "barrier"]
     assert (tmp_path / "cache" / "toy.pkl").is_file() and not list((tmp_path / "cache").glob("*.tmp"))
+
+
+def test_without_test_data_the_last_validation_stands_in_for_the_test_pass_on_every_rank(tmp_path):
+    """Rank 0 keeps the merged validation predictions; every rank skips the test pass the same way."""
+    import random
+
+    rng = random.Random(3)
+    words = {"positive": ["great", "moving", "superb"], "negative": ["dull", "boring", "awful"]}
+    rows = [(f"a {rng.choice(words[label])} {rng.choice(['film', 'plot'])}", label) for label in ["positive", "negative"] * 80]
+    for name, part in (("train.tsv", rows[:99]), ("dev.tsv", rows[99:])):
+        (tmp_path / name).write_text("sentence\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in part))
+    run = run_task("sentiment", ["trainer=ddp_cpu", "data=sst2", f"data.train_file={tmp_path / 'train.tsv'}",
+                                 f"data.validation_file={tmp_path / 'dev.tsv'}", "data.labels=[negative,positive]",
+                                 "data.eval_batch_size=16"], tmp_path / "out")
+    metrics = json.loads((run.run_dir / "metrics.json").read_text())
+    assert metrics["test"] == {"test/" + k[4:]: v for k, v in metrics["val"].items()}
+    indices = [json.loads(line)["index"] for line in (run.run_dir / "predictions.jsonl").read_text().splitlines()]
+    assert indices == list(range(61)), "each of the 61 validation examples once, from both ranks"
+    assert not list(run.run_dir.glob("*fit-validation*")) and not list(run.run_dir.glob("*.rank*.jsonl"))
