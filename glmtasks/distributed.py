@@ -248,8 +248,10 @@ def launches_processes(trainer_config: Mapping[str, Any]) -> bool:
     """
     import lightning as L
 
+    from glmtasks.precision import resolve_precision
+
     keys = ("accelerator", "devices", "num_nodes", "strategy", "precision")
-    kwargs = lightning_trainer_kwargs({k: v for k, v in trainer_config.items() if k in keys})
+    kwargs = lightning_trainer_kwargs(resolve_precision({k: v for k, v in trainer_config.items() if k in keys}))
     quiet = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # no "GPU available" lines for a trainer that only answers a question
