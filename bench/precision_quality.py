@@ -40,8 +40,8 @@ WORKLOADS = {
     ]),
     "multi30k": ("test/sacrebleu", [
         "task=translation", "data=multi30k", "backbone=glm-tiny", "data.validation_file=null", "data.validation_size=300",
-        "++data.test_file=${paths.shared_data}/multi30k/val.{lang}.gz", "trainer.max_epochs=-1", "trainer.max_steps=800",
-        "trainer.val_check_interval=400", "trainer.check_val_every_n_epoch=null", "optimizer.lr=1e-3",
+        "++data.test_file='${paths.shared_data}/multi30k/val.{lang}.gz'", "trainer.max_epochs=-1", "trainer.max_steps=800",
+        "trainer.val_check_interval=400", "+trainer.check_val_every_n_epoch=null", "optimizer.lr=1e-3",
     ]),
 }
 PRECISIONS = ["32-true", "bf16-mixed"]
