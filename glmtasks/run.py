@@ -81,7 +81,7 @@ def build_head_config(values: Mapping[str, Any], task: ResolvedTask, registry: R
     values = dict(values)
     default_head = registry.heads.get(task.spec.head)
     if task.head != task.spec.head and default_head.config_class:
-        defaults = dataclasses.asdict(resolve_factory(default_head.config_class)())
+        defaults = _option_defaults(default_head.config_class)
         values = {k: v for k, v in values.items() if not (k in defaults and defaults[k] == v)}
     if spec.config_class is None:
         for key in values:
@@ -442,8 +442,13 @@ def changed_head_options(config: RunConfig, task: ResolvedTask, registry: Regist
     spec = registry.heads.get(task.head)
     if spec is None or spec.config_class is None:
         return {}
-    defaults = dataclasses.asdict(resolve_factory(spec.config_class)())
+    defaults = _option_defaults(spec.config_class)
     return {k: v for k, v in config.task.head_config.items() if k in defaults and defaults[k] != v}
+
+
+def _option_defaults(config_class: Any) -> dict[str, Any]:
+    """Every option of a head's config class with its default value."""
+    return dataclasses.asdict(resolve_factory(config_class)())
 
 
 def _trained_head(registry: Registry, task: ResolvedTask, trained: TrainedModel, tokenizer: Any, overrides: Optional[Mapping[str, Any]] = None):

@@ -224,8 +224,9 @@ class BestCheckpoint(ModelCheckpoint):
     to that file instead of a second full write of the same state (for MiniLM with its AdamW
     state, 270 MB and a second or two per validation). A hard link, unlike Lightning's
     ``save_last="link"`` symlink, keeps its content when the best file is later deleted, and
-    it is never linked to an older best file: a validation that writes no new best writes
-    ``last.ckpt`` in full.
+    it is never linked to an older best file (Lightning 2.6 writes ``last.ckpt`` only together
+    with a new top-k file; any other ``last.ckpt`` write, or a file system without hard links,
+    gets a full write).
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
