@@ -1,9 +1,9 @@
 """Does pre-training pay? Scratch vs causal-LM vs blank-infilling pre-training, fine-tuned on SST-2 and Multi30k.
 
-Usage: python bench/pretrain_finetune.py all                 # everything below, in order (pre-training about 12 CPU-minutes per objective, SST-2 runs 1.3-1.6 and Multi30k runs ~1.5 CPU-minutes each)
-       python bench/pretrain_finetune.py pretrain            # the shared tokenizer, then both objectives, one core each
-       python bench/pretrain_finetune.py finetune [--sizes 2000 500] [--seeds 0 1 2] [--heads cls verbalizer]
-       python bench/pretrain_finetune.py curve               # intermediate pre-training checkpoints -> SST-2 (the plot)
+Usage: python bench/pretrain_finetune.py all                 # everything below, in order (see bench/results_pretrain.md for the CPU minutes)
+       python bench/pretrain_finetune.py pretrain            # the shared tokenizer, then both objectives (8,000 steps), one core each
+       python bench/pretrain_finetune.py finetune [--sizes 2000 500] [--seeds 0 1 2] [--heads cls verbalizer] [--lrs 2e-4 5e-4 1e-3]
+       python bench/pretrain_finetune.py curve               # intermediate pre-training checkpoints -> SST-2 (the plot), at the chosen lrs
        python bench/pretrain_finetune.py generation          # Multi30k de->en, the same arms
        python bench/pretrain_finetune.py summary             # bench/results/pretrain_finetune.json -> tables + plot
 
@@ -23,7 +23,10 @@ Protocol (issue #17):
   from the rest; both are drawn with ``data.seed`` = the run's seed, so every arm sees the same
   data for a seed. Accuracy is reported on the official SST-2 dev set (``data.test_file``),
   which nothing selects on. Learning rates: the ``--lrs`` grid is run for every arm and head;
-  the one with the best mean *carved-validation* accuracy is reported.
+  the one with the best mean *carved-validation* accuracy is reported (and used for the curve).
+* Multi30k (``generation``): ``--mt-size`` training pairs, ``--mt-eval`` pairs carved out of the
+  training file select the checkpoint (BLEU), BLEU/chrF on the first ``--mt-eval`` pairs of the
+  official val set.
 * Every run is ``python -m glmtasks ...`` with ``OMP_NUM_THREADS=1``, ``--jobs`` at a time; CPU
   seconds per run come from the child's rusage. Each finished run is added to
   ``bench/results/pretrain_finetune.json`` at once (a partial grid still gives numbers; finished
@@ -54,9 +57,9 @@ HEADS = {
     "verbalizer": ["task.head=verbalizer", "+task.head_config.verbalizers={negative: bad, positive: good}",
                    "+task.head_config.prompt=' it was [MASK] .'"],
 }
-# The recorded results were measured in fp32, before trainer.precision=auto (which picks bf16 for
-# glm-small on CPUs with AVX512-BF16 or AMX); pinned so that a rerun measures the same thing.
-PRECISION = "trainer.precision=32-true"
+# The framework's default, spelled out: bf16-mixed for glm-small (256 wide) on CPUs with AVX512-BF16 or AMX
+# (2.3x the fp32 pre-training steps per CPU-second on the recorded machine), fp32 elsewhere. Every arm runs in it.
+PRECISION = "trainer.precision=auto"
 _lock = threading.Lock()
 
 
@@ -233,7 +236,10 @@ def finetune(args: argparse.Namespace) -> None:
 
 
 def curve(args: argparse.Namespace) -> None:
-    """Intermediate pre-training checkpoints fine-tuned like the final ones (the plot), with the given head and lr."""
+    """Intermediate pre-training checkpoints fine-tuned like the final ones (the plot): every seed, each head at
+    the learning rate the ``finetune`` grid chose for that arm and head on the carved-out split."""
+    results = load_results()
+    size = args.sizes[0]
     jobs = []
     for seed in args.seeds:
         for arm in ("blank", "causal"):
@@ -241,11 +247,11 @@ def curve(args: argparse.Namespace) -> None:
                 if step == args.pretrain_steps:
                     continue
                 for head in args.heads:
-                    key = f"sst2-{args.sizes[0]}-{arm}@{step}-{head}-lr{args.lrs[0]:g}-seed{seed}"
-                    overrides = [*sst2_overrides(args.sizes[0], seed, args.lrs[0], args.epochs, args.validation_size),
-                                 *backbone(args, arm, step), *HEADS[head]]
-                    jobs.append((key, overrides, {"task": "sst2", "size": args.sizes[0], "arm": arm, "head": head, "lr": args.lrs[0],
-                                                  "seed": seed, "pretrain_step": step}))
+                    lr = chosen_lr(results, "sst2", size, arm, head, args) or args.lrs[0]
+                    key = f"sst2-{size}-{arm}@{step}-{head}-lr{lr:g}-seed{seed}"
+                    overrides = [*sst2_overrides(size, seed, lr, args.epochs, args.validation_size), *backbone(args, arm, step), *HEADS[head]]
+                    jobs.append((key, overrides, {"task": "sst2", "size": size, "arm": arm, "head": head, "lr": lr, "seed": seed,
+                                                  "pretrain_step": step}))
     run_jobs(args, jobs)
 
 
@@ -253,70 +259,124 @@ def generation(args: argparse.Namespace) -> None:
     """Multi30k de->en: a training subset, validation carved from the training file, BLEU on the official val set."""
     jobs = []
     for seed in args.seeds:
-        for arm in args.arms:
-            key = f"multi30k-{args.mt_size}-{arm}-lr{args.lrs[0]:g}-seed{seed}"
-            overrides = ["task=translation", "data=multi30k", "data.validation_file=null", f"data.validation_size={args.mt_eval}",
-                         "data.test_file='${paths.shared_data}/multi30k/val.{lang}.gz'", f"data.max_train_samples={args.mt_size}",
-                         f"data.max_eval_samples={args.mt_eval}", f"data.seed={seed}", f"seed={seed}", f"trainer.max_epochs={args.mt_epochs}",
-                         f"optimizer.lr={args.lrs[0]}", "scheduler.warmup_steps=0.1", "export=false", "callbacks.checkpoint.save_last=false",
-                         *backbone(args, arm)]
-            jobs.append((key, overrides, {"task": "multi30k", "size": args.mt_size, "arm": arm, "head": "prefix_lm", "lr": args.lrs[0],
-                                          "seed": seed, "pretrain_step": 0 if arm == "scratch" else args.pretrain_steps}))
+        for lr in args.mt_lrs:
+            for arm in args.arms:
+                key = f"multi30k-{args.mt_size}-{arm}-lr{lr:g}-seed{seed}"
+                overrides = ["task=translation", "data=multi30k", "data.validation_file=null", f"data.validation_size={args.mt_eval}",
+                             "data.test_file='${paths.shared_data}/multi30k/val.{lang}.gz'", f"data.max_train_samples={args.mt_size}",
+                             f"data.max_eval_samples={args.mt_eval}", f"data.seed={seed}", f"seed={seed}", f"trainer.max_epochs={args.mt_epochs}",
+                             f"optimizer.lr={lr}", "scheduler.warmup_steps=0.1", "export=false", "callbacks.checkpoint.save_last=false",
+                             *backbone(args, arm)]
+                jobs.append((key, overrides, {"task": "multi30k", "size": args.mt_size, "arm": arm, "head": "prefix_lm", "lr": lr,
+                                              "seed": seed, "pretrain_step": 0 if arm == "scratch" else args.pretrain_steps}))
     run_jobs(args, jobs)
 
 
 # ---------------------------------------------------------------------------------------
 # Summary.
 
+METRIC = {"sst2": "accuracy", "multi30k": "sacrebleu"}
 
-def mean_std(values: list[float]) -> str:
+
+def final_runs(results: dict, task: str, size: int, arm: str, head: str, args: argparse.Namespace) -> dict[float, list[dict]]:
+    """The runs of one arm and head on the last pre-training checkpoint (or scratch), by learning rate."""
+    by_lr: dict[float, list[dict]] = {}
+    for r in results["runs"].values():
+        if (r["task"], r["size"], r["arm"], r["head"]) == (task, size, arm, head) and r["pretrain_step"] in (0, args.pretrain_steps):
+            by_lr.setdefault(r["lr"], []).append(r)
+    return by_lr
+
+
+def chosen_lr(results: dict, task: str, size: int, arm: str, head: str, args: argparse.Namespace) -> float | None:
+    """The learning rate with the best mean *carved-validation* score among those run with every seed
+    (the reported split plays no part); ``None`` before any run."""
+    by_lr = final_runs(results, task, size, arm, head, args)
+    if not by_lr:
+        return None
+    name = f"val/{METRIC[task]}"
+    return max(by_lr, key=lambda lr: (len(by_lr[lr]) >= len(args.seeds), statistics.mean(r["val"][name] for r in by_lr[lr])))
+
+
+def mean_std(values: list[float], digits: int = 4) -> str:
     """``mean ± sample std (n)``."""
     if len(values) < 2:
-        return f"{values[0]:.4f} (n=1)" if values else "-"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} (n={len(values)})"
+        return f"{values[0]:.{digits}f} (n=1)" if values else "-"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f} (n={len(values)})"
+
+
+def std(values: list[float]) -> float:
+    """The sample std (nan below two values)."""
+    return statistics.stdev(values) if len(values) > 1 else float("nan")
 
 
 def summary(args: argparse.Namespace) -> None:
-    """Tables (markdown, printed) and the plot from the recorded results.
+    """Tables (markdown, printed), the bar check and the plot from the recorded results.
 
-    For each task, size, arm and head, the learning rate with the best mean carved-validation
-    score is chosen; its reported (test = SST-2 dev / Multi30k val) scores are listed.
+    For each task, size, arm and head, the learning rate with the best mean carved-validation score is
+    chosen; its reported scores (test = SST-2 dev / Multi30k val) are listed.
     """
     results = load_results()
-    runs = [r for r in results["runs"].values() if r["pretrain_step"] in (0, args.pretrain_steps)]
-    groups: dict[tuple, dict[float, list[dict]]] = {}
-    for r in runs:
-        groups.setdefault((r["task"], r["size"], r["arm"], r["head"]), {}).setdefault(r["lr"], []).append(r)
-    metric = {"sst2": "accuracy", "multi30k": "sacrebleu"}
-    lines = ["| task | labeled | arm | head | lr (best on carved val when several) | carved val | reported (SST-2 dev / Multi30k val) | CPU-min per run |",
-             "|---|---|---|---|---|---|---|---|"]
-    chosen = {}
-    for (task, size, arm, head), by_lr in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1], kv[0][3], ARMS.index(kv[0][2]))):
-        name = metric[task]
-        lr = max(by_lr, key=lambda x: (len(by_lr[x]) >= len(args.seeds), statistics.mean(r["val"][f"val/{name}"] for r in by_lr[x])))
+    keys = sorted({(r["task"], r["size"], r["arm"], r["head"]) for r in results["runs"].values()},
+                  key=lambda k: (k[0], -k[1], k[3], ARMS.index(k[2])))
+    lines = ["| task | labeled | arm | head | lr (chosen on carved val) | lrs tried | carved val | **reported** (SST-2 dev / Multi30k val) "
+             "| chrF (Multi30k) | CPU-min per run |", "|---|---|---|---|---|---|---|---|---|---|"]
+    chosen: dict[tuple, dict[int, dict]] = {}
+    for task, size, arm, head in keys:
+        by_lr = final_runs(results, task, size, arm, head, args)
+        if not by_lr:
+            continue
+        lr = chosen_lr(results, task, size, arm, head, args)
         rows = sorted(by_lr[lr], key=lambda r: r["seed"])
-        chosen[(task, size, arm, head)] = rows
+        chosen[(task, size, arm, head)] = {r["seed"]: r for r in rows}
+        name = METRIC[task]
         val = [r["val"][f"val/{name}"] for r in rows]
         test = [r["test"][f"test/{name}"] for r in rows]
+        chrf = mean_std([r["test"]["test/chrf"] for r in rows], 2) if task == "multi30k" else ""
         cpu = statistics.mean(r["cpu_minutes"] for r in rows)
-        lines.append(f"| {task} | {size} | {arm} | {head} | {lr:g} | {mean_std(val)} | **{mean_std(test)}** | {cpu:.1f} |")
-    print("\n".join(lines))
-    print()
+        lines.append(f"| {task} | {size} | {arm} | {head} | {lr:g} | {', '.join(f'{x:g}' for x in sorted(by_lr))} | {mean_std(val)} "
+                     f"| **{mean_std(test)}** | {chrf} | {cpu:.2f} |")
+    print("\n".join(lines) + "\n")
     for (task, size, arm, head), rows in chosen.items():
-        if arm == "scratch" or (task, size, "scratch", head) not in chosen:
+        base = chosen.get((task, size, "scratch", head))
+        if arm == "scratch" or not base:
             continue
-        base = {r["seed"]: r["test"][f"test/{metric[task]}"] for r in chosen[(task, size, "scratch", head)]}
-        diffs = [r["test"][f"test/{metric[task]}"] - base[r["seed"]] for r in rows if r["seed"] in base]
-        scratch_std = statistics.stdev(base.values()) if len(base) > 1 else float("nan")
-        if diffs:
-            spread = f"{statistics.stdev(diffs):.4f}" if len(diffs) > 1 else "-"
-            own = [r["test"][f"test/{metric[task]}"] for r in rows]
-            print(f"{task} {size} {head}: {arm} - scratch = {statistics.mean(diffs):+.4f} (paired by seed: {', '.join(f'{d:+.4f}' for d in diffs)}; "
-                  f"std of the differences {spread}); seeds' std: scratch {scratch_std:.4f}, {arm} "
-                  f"{statistics.stdev(own) if len(own) > 1 else float('nan'):.4f}")
+        name = f"test/{METRIC[task]}"
+        diffs = [rows[s]["test"][name] - base[s]["test"][name] for s in sorted(rows) if s in base]
+        own, ref = [r["test"][name] for r in rows.values()], [r["test"][name] for r in base.values()]
+        margin = statistics.mean(own) - statistics.mean(ref)
+        bar = 3 * max(std(own), std(ref))
+        print(f"{task} {size} {head}: {arm} - scratch = {margin:+.4f} (paired by seed: {', '.join(f'{d:+.4f}' for d in diffs)}); "
+              f"seeds' std: scratch {std(ref):.4f}, {arm} {std(own):.4f}; 3 x the larger = {bar:.4f} -> "
+              f"{'MET' if margin > bar else 'not met'}")
     for objective, info in results["pretrain"].items():
         print(f"pre-training {objective}: {info['steps']} steps, {info['cpu_minutes']} CPU-min, val perplexity {info['curve']}")
+    print()
+    curve_table(args, results)
     plot(args, results)
+
+
+def curve_points(args: argparse.Namespace, results: dict, arm: str, head: str) -> dict[int, list[float]]:
+    """Pre-training step -> SST-2 dev accuracies over seeds for one objective and head (0 = scratch),
+    each at the learning rate chosen for it."""
+    size = args.sizes[0]
+    lrs = {a: chosen_lr(results, "sst2", size, a, head, args) for a in ("scratch", arm)}
+    points: dict[int, list[float]] = {}
+    for r in results["runs"].values():
+        if r["task"] == "sst2" and r["size"] == size and r["head"] == head and r["arm"] in lrs and r["lr"] == lrs[r["arm"]]:
+            points.setdefault(r["pretrain_step"], []).append(r["test"]["test/accuracy"])
+    return dict(sorted(points.items()))
+
+
+def curve_table(args: argparse.Namespace, results: dict) -> None:
+    """The plot's numbers as a markdown table."""
+    steps = sorted({r["pretrain_step"] for r in results["runs"].values() if r["task"] == "sst2"})
+    print("| head | objective | " + " | ".join(str(s) for s in steps) + " |")
+    print("|---|---|" + "---|" * len(steps))
+    for head in args.heads:
+        for arm in ("blank", "causal"):
+            points = curve_points(args, results, arm, head)
+            print(f"| {head} | {arm} | " + " | ".join(mean_std(points[s], 3) if s in points else "-" for s in steps) + " |")
+    print()
 
 
 def plot(args: argparse.Namespace, results: dict) -> None:
@@ -326,32 +386,21 @@ def plot(args: argparse.Namespace, results: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    size = args.sizes[0]
     figure, ax = plt.subplots(figsize=(7.5, 4.5))
-    colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
-    for head in args.heads:
-        for arm in ("blank", "causal"):
-            by_step: dict[int, dict[int, float]] = {}
-            for r in results["runs"].values():
-                if r["task"] == "sst2" and r["size"] == size and r["head"] == head and r["lr"] == args.lrs[0] and r["arm"] in (arm, "scratch"):
-                    step = 0 if r["arm"] == "scratch" else r["pretrain_step"]
-                    by_step.setdefault(step, {})[r["seed"]] = r["test"]["test/accuracy"]
-            if len(by_step) < 2:
+    for offset, head in enumerate(args.heads):
+        for arm, style in (("blank", "-"), ("causal", "--")):
+            points = curve_points(args, results, arm, head)
+            if len(points) < 2:
                 continue
-            colour = next(colours)
-            # Seed 0 at every step it was run (intermediate checkpoints were fine-tuned with seed 0 only) ...
-            first = sorted(s for s in by_step if 0 in by_step[s])
-            ax.plot(first, [by_step[s][0] for s in first], marker="o", linestyle="--", color=colour, label=f"{arm}, {head}: seed 0")
-            # ... and mean ± std where every seed ran.
-            full = sorted(s for s in by_step if len(by_step[s]) > 1)
-            values = [list(by_step[s].values()) for s in full]
-            ax.errorbar([s + 8 for s in full], [statistics.mean(v) for v in values], yerr=[statistics.stdev(v) for v in values],
-                        marker="s", linestyle="none", capsize=3, color=colour, label=f"{arm}, {head}: mean ± std, {len(values[0])} seeds")
+            steps = [s + 60 * offset for s in points]  # heads side by side, so the error bars do not overlap
+            ax.errorbar(steps, [statistics.mean(v) for v in points.values()], yerr=[std(v) if len(v) > 1 else 0 for v in points.values()],
+                        marker="os"[offset % 2], linestyle=style, capsize=3,
+                        label=f"{arm}, {head} head (mean ± std, {max(len(v) for v in points.values())} seeds)")
     ax.set_xlabel("pre-training steps (0 = from scratch; batch 16 x 128 tokens)")
-    ax.set_ylabel(f"SST-2 dev accuracy ({size} labeled, lr {args.lrs[0]:g})")
+    ax.set_ylabel(f"SST-2 dev accuracy ({args.sizes[0]} labeled)")
     ax.set_title("pre-training on unlabeled SST-2 train sentences -> fine-tuning")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(PLOT, dpi=110)
     print(f"plot: {PLOT}")
@@ -362,18 +411,19 @@ def main() -> None:
     parser.add_argument("stage", choices=["all", "pretrain", "finetune", "curve", "generation", "summary"])
     parser.add_argument("--out", type=Path, default=Path("/tmp/glmtasks-bench-pretrain"))
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
-    parser.add_argument("--pretrain-steps", type=int, default=1000, help="pre-training steps; later stages use the checkpoint of this step")
+    parser.add_argument("--pretrain-steps", type=int, default=8000, help="pre-training steps; later stages use the checkpoint of this step")
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--heads", nargs="+", default=list(HEADS), choices=list(HEADS))
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 500])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--lrs", type=float, nargs="+", default=[5e-4])
     parser.add_argument("--epochs", type=int, default=4, help="fine-tuning epochs for subsets of 1,000 or more")
     parser.add_argument("--small-epochs", type=int, default=10, help="fine-tuning epochs for smaller subsets")
     parser.add_argument("--validation-size", type=int, default=1000, help="SST-2 training sentences carved out to select the checkpoint")
-    parser.add_argument("--mt-size", type=int, default=1000)
-    parser.add_argument("--mt-epochs", type=int, default=2)
-    parser.add_argument("--mt-eval", type=int, default=100)
+    parser.add_argument("--lrs", type=float, nargs="+", default=[2e-4, 5e-4, 1e-3], help="SST-2 learning-rate grid, run for every arm and head")
+    parser.add_argument("--mt-lrs", type=float, nargs="+", default=[1e-3], help="Multi30k learning-rate grid")
+    parser.add_argument("--mt-size", type=int, default=4000, help="Multi30k training pairs")
+    parser.add_argument("--mt-epochs", type=int, default=4)
+    parser.add_argument("--mt-eval", type=int, default=500, help="pairs carved out of train (selection) and of the official val set (reported)")
     parser.add_argument("--deadline", type=float, default=None, help="unix time after which no new run starts")
     args = parser.parse_args()
     args.out = args.out.resolve()

@@ -162,3 +162,26 @@ def test_the_cli_selects_the_head_and_refuses_a_bad_word_with_exit_2(run_cli):
                   "data.demo_train_size=200", "data.demo_eval_size=40")
     assert bad.returncode == 2
     assert "names 'happy', which is not a label" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_trained_verbalizer_run_evaluates_and_predicts_from_its_export(tmp_path, run_cli):
+    """The head is rebuilt from what the run saved: mode=evaluate on the export reproduces the run's test
+    accuracy, and mode=predict from the run directory answers with labels, in input order."""
+    import json
+
+    from glmtasks.testing import run_task
+
+    small = ["data.demo_train_size=200", "data.demo_eval_size=48"]
+    head = ["task.head=verbalizer", "+task.head_config.verbalizers={negative: bad, positive: good}",
+            "+task.head_config.prompt=' it was [MASK] .'"]
+    run = run_task("sentiment", [*head, *small], tmp_path / "train")
+    trained = json.loads((run.run_dir / "metrics.json").read_text())
+    evaluated = run_cli("task=sentiment", "mode=evaluate", "eval_split=test", f"checkpoint={run.run_dir / 'export'}", *small)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert evaluated.metrics["metrics"]["test/accuracy"] == pytest.approx(trained["test"]["test/accuracy"], abs=1e-6)
+    texts = ["the plot was far from dull", "a", "the cast was charming but the ending was tedious"]
+    (tmp_path / "inputs.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    predicted = run_cli("task=sentiment", "mode=predict", f"checkpoint={run.run_dir}", f"data.predict_file={tmp_path / 'inputs.jsonl'}")
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    lines = predicted.predictions()
+    assert [line["text"] for line in lines] == texts and all(line["prediction"] in ("negative", "positive") for line in lines)

@@ -76,7 +76,7 @@ def test_sst2_pretraining_presets_compose(objective):
     assert config.data["train_files"] == ["/data/sst2/train.tsv"] and config.data["text_column"] == "sentence"
     assert config.data["objective"] == {"blank": "blank_infilling", "causal": "causal_lm"}[objective]
     assert config.backbone.name == "glm-small" and config.backbone.model_config["num_hidden_layers"] == 4
-    assert config.trainer["max_steps"] == 1000
+    assert config.trainer["max_steps"] == 8000 and config.trainer["val_check_interval"] == 2000
 
 
 def test_a_labelled_table_is_read_as_unlabelled_text(tmp_path):
