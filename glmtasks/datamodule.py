@@ -226,13 +226,31 @@ class TaskDataModule(L.LightningDataModule):
 
     # -- Lightning -------------------------------------------------------------------------
     def setup(self, stage: Optional[str] = None) -> None:
-        """Encode every split once: rank 0 of a distributed run encodes (or reads the on-disk
-        cache of an earlier run, ``data.cache_features``), the other ranks read its result."""
-        for split, records in self.splits.items():
-            if split == "test" and records is self.splits.get("validation") and "validation" in self.features:
-                self.features["test"] = self.features["validation"]  # the test split is the validation split
-            elif split not in self.features:
-                self.features[split] = compute_once(f"features-{split}", lambda r=records, s=split: self._encode_cached(s, r), self.trainer)
+        """Encode the splits ``stage`` reads (fit: train and validation; validate; test; predict: the
+        inputs to predict, else test; None: every split), each once: rank 0 of a distributed run
+        encodes (or reads the on-disk cache of an earlier run, ``data.cache_features``), the other
+        ranks read its result. ``mode=evaluate`` on the test split never tokenizes the training data."""
+        for split in self._stage_splits(stage):
+            self.split_features(split)
+
+    def split_features(self, split: str) -> list[dict[str, Any]]:
+        """The features of ``split``, encoded on first use (the test split that is the validation
+        split is encoded once; evaluation splits encode alike, whatever their name)."""
+        records = self.split_records(split)
+        if split not in self.features:
+            twin = {"test": "validation", "validation": "test"}.get(split)
+            if twin in self.features and self.splits.get(twin) is records:
+                self.features[split] = self.features[twin]
+            else:
+                self.features[split] = compute_once(f"features-{split}", lambda: self._encode_cached(split, records), self.trainer)
+        return self.features[split]
+
+    def _stage_splits(self, stage: Optional[str]) -> list[str]:
+        if stage is None:
+            return list(self.splits)
+        wanted = {"fit": ["train", "validation"], "validate": ["validation"], "test": ["test"],
+                  "predict": ["predict" if "predict" in self.splits else "test"]}.get(stage, list(self.splits))
+        return [split for split in wanted if split in self.splits]
 
     def _encode_cached(self, split: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         from glmtasks.feature_cache import cache_key, cached, default_cache_dir
@@ -244,8 +262,7 @@ class TaskDataModule(L.LightningDataModule):
 
     def train_dataloader(self):
         """Length-grouped, shuffled, rank-sharded, resumable training batches."""
-        self.split_records("train")
-        return train_loader(self.features["train"], self._lengths("train"), self.config, self.collator("train"), self.trainer)
+        return train_loader(self.split_features("train"), self._lengths("train"), self.config, self.collator("train"), self.trainer)
 
     def val_dataloader(self):
         """Validation batches, sorted by length, each example once across ranks."""
@@ -260,11 +277,10 @@ class TaskDataModule(L.LightningDataModule):
         return self._eval_loader("predict" if "predict" in self.splits else "test")
 
     def _eval_loader(self, split: str):
-        self.split_records(split)
-        return eval_loader(self.features[split], self._lengths(split), self.config, self.collator(split), self.trainer)
+        return eval_loader(self.split_features(split), self._lengths(split), self.config, self.collator(split), self.trainer)
 
     def _lengths(self, split: str) -> list[int]:
-        return [self.feature_length(feature) for feature in self.features[split]]
+        return [self.feature_length(feature) for feature in self.split_features(split)]
 
     # -- reading ---------------------------------------------------------------------------
     def _read_sources(self) -> dict[str, list[dict[str, Any]]]:

@@ -23,12 +23,12 @@ def datamodule(tmp_path):
 
 
 def test_a_second_setup_reads_the_features_the_first_one_encoded(datamodule, monkeypatch):
-    datamodule.setup("fit")
+    datamodule.setup()
     encoded = {split: features for split, features in datamodule.features.items()}
     assert len(list(Path(datamodule.config.cache_dir).glob("*.pkl"))) == 3
     datamodule.features = {}
     monkeypatch.setattr(type(datamodule), "encode_split", lambda *a: pytest.fail("encoded again instead of reading the cache"))
-    datamodule.setup("fit")
+    datamodule.setup()
     assert datamodule.features == encoded
 
 

@@ -337,5 +337,5 @@ class PretrainDataModule(TaskDataModule):
 
     def example_record(self, split: str, index: int) -> dict[str, Any]:
         """The block's file and text."""
-        feature = self.features[split][index]
+        feature = self.split_features(split)[index]
         return {"source": feature["source"], "text": self.tokenizer.decode(feature["input_ids"])}

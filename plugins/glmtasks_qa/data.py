@@ -578,8 +578,7 @@ class QADataModule(TaskDataModule):
     def predict_dataloader(self) -> DataLoader:
         """Windows of ``data.predict_file`` (else the test split), all windows of a question in one batch."""
         split = "predict" if "predict" in self.splits else "test"
-        self.split_records(split)
-        features = self.features[split]
+        features = self.split_features(split)
         rank, world_size = distributed_position(self.trainer)
         sampler = QuestionBatchSampler([f["index"] for f in features], self.config.eval_batch_size, rank, world_size)
         return DataLoader(features, batch_sampler=sampler, collate_fn=self.collator(split), num_workers=self.config.num_workers)

@@ -27,7 +27,7 @@ def test_text_and_jsonl_files_are_packed_with_a_held_out_tail(tmp_path):
     train, validation = module.features["train"], module.features["validation"]
     assert {len(f["input_ids"]) for f in train + validation} == {32}
     assert {f["source"] for f in validation} == {"a.txt", "b.jsonl"}  # each file's tail
-    assert module.features["test"] == validation
+    assert module.split_features("test") == validation
     stream = [t for d in docs[:20] for t in tokenizer(d, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]]
     a_blocks = [f["input_ids"] for f in train + validation if f["source"] == "a.txt"]
     assert [t for b in a_blocks for t in b] == stream[: 32 * len(a_blocks)]

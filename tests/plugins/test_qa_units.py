@@ -273,7 +273,7 @@ def test_datamodule_reads_splits_predict_inputs_and_batches_each_question_whole(
     data.setup("fit")
     train = next(iter(data.train_dataloader()))
     assert train["input_ids"].shape[0] == 8 and len(train["context"]) == 8 and isinstance(train["answers"], list)
-    windows = data.features["predict"]
+    windows = data.split_features("predict")
     assert len(windows) > len(data.splits["predict"]) and all(f["start_positions"] == len(f["input_ids"]) - 1 for f in windows)
     seen = []
     for batch in data.predict_dataloader():
