@@ -374,23 +374,52 @@ def summary(args: argparse.Namespace) -> None:
               f"{'MET' if margin > bar else 'not met'}")
     for objective, info in results["pretrain"].items():
         dev = {h["step"]: h["dev_perplexity"] for h in results["heldout"].values() if h["objective"] == objective}
+        held_out = {c["step"]: c["val_perplexity"] for c in info["curve"] if c["step"] <= info["steps"]}  # (the test pass logs at steps + 1)
         print(f"pre-training {objective}: {info['steps']} steps, {info['cpu_minutes']} CPU-min, {info['wall_minutes']} wall-min; "
-              f"held-out train blocks' perplexity {info['curve']}; SST-2 dev sentences' perplexity by step {dict(sorted(dev.items()))}")
+              f"held-out train blocks' perplexity by step {held_out}; SST-2 dev sentences' perplexity by step {dict(sorted(dev.items()))}")
     print()
     curve_table(args, results)
+    step_chosen_on_carved_split(args, results)
     plot(args, results)
 
 
-def curve_points(args: argparse.Namespace, results: dict, arm: str, head: str) -> dict[int, list[float]]:
-    """Pre-training step -> SST-2 dev accuracies over seeds for one objective and head (0 = scratch),
-    each at the learning rate chosen for it."""
+def curve_runs(args: argparse.Namespace, results: dict, arm: str, head: str) -> dict[int, list[dict]]:
+    """Pre-training step -> the SST-2 runs over seeds for one objective and head (0 = scratch):
+    scratch and the last step at the learning rate chosen for them, intermediate steps at the one
+    they were run with (the ``curve`` stage runs one: the rate chosen when it ran)."""
     size = args.sizes[0]
     lrs = {a: chosen_lr(results, "sst2", size, a, head, args) for a in ("scratch", arm)}
-    points: dict[int, list[float]] = {}
+    runs: dict[int, list[dict]] = {}
     for r in results["runs"].values():
-        if r["task"] == "sst2" and r["size"] == size and r["head"] == head and r["arm"] in lrs and r["lr"] == lrs[r["arm"]]:
-            points.setdefault(r["pretrain_step"], []).append(r["test"]["test/accuracy"])
-    return dict(sorted(points.items()))
+        if r["task"] != "sst2" or r["size"] != size or r["head"] != head or r["arm"] not in lrs:
+            continue
+        if r["pretrain_step"] not in (0, args.pretrain_steps) or r["lr"] == lrs[r["arm"]]:
+            runs.setdefault(r["pretrain_step"], []).append(r)
+    return dict(sorted(runs.items()))
+
+
+def curve_points(args: argparse.Namespace, results: dict, arm: str, head: str) -> dict[int, list[float]]:
+    """Pre-training step -> SST-2 dev accuracies over seeds (see :func:`curve_runs`)."""
+    return {step: [r["test"]["test/accuracy"] for r in runs] for step, runs in curve_runs(args, results, arm, head).items()}
+
+
+def step_chosen_on_carved_split(args: argparse.Namespace, results: dict) -> None:
+    """The pre-training checkpoint as a hyperparameter: for each objective and head, the step whose
+    runs have the best mean carved-validation accuracy, and its SST-2 dev accuracy against scratch."""
+    for head in args.heads:
+        for arm in ("blank", "causal"):
+            runs = curve_runs(args, results, arm, head)
+            scratch = runs.pop(0, [])
+            complete = {step: rs for step, rs in runs.items() if len(rs) >= len(args.seeds)}
+            if not complete or len(scratch) < 2:
+                continue
+            step = max(complete, key=lambda k: statistics.mean(r["val"]["val/accuracy"] for r in complete[k]))
+            own = [r["test"]["test/accuracy"] for r in complete[step]]
+            ref = [r["test"]["test/accuracy"] for r in scratch]
+            margin, bar = statistics.mean(own) - statistics.mean(ref), 3 * max(std(own), std(ref))
+            print(f"{head} {arm}: step {step} chosen on the carved split -> SST-2 dev {mean_std(own)}; - scratch = {margin:+.4f}; "
+                  f"3 x the larger seeds' std = {bar:.4f} -> {'MET' if margin > bar else 'not met'}")
+    print()
 
 
 def curve_table(args: argparse.Namespace, results: dict) -> None:
