@@ -434,6 +434,12 @@ def curve_table(args: argparse.Namespace, results: dict) -> None:
     print()
 
 
+def seed_range(points: dict[int, list[float]]) -> str:
+    """How many seeds the points have: ``3`` or ``3-5``."""
+    counts = sorted({len(v) for v in points.values()})
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+
+
 def plot(args: argparse.Namespace, results: dict) -> None:
     """Pre-training steps -> SST-2 dev accuracy (mean ± std over seeds), one line per objective and head."""
     import matplotlib
@@ -450,7 +456,7 @@ def plot(args: argparse.Namespace, results: dict) -> None:
             steps = [s + 60 * offset for s in points]  # heads side by side, so the error bars do not overlap
             ax.errorbar(steps, [statistics.mean(v) for v in points.values()], yerr=[std(v) if len(v) > 1 else 0 for v in points.values()],
                         marker="os"[offset % 2], linestyle=style, capsize=3,
-                        label=f"{arm}, {head} head (mean ± std, {max(len(v) for v in points.values())} seeds)")
+                        label=f"{arm}, {head} head (mean ± std, {seed_range(points)} seeds)")
     ax.set_xlabel("pre-training steps (0 = from scratch; batch 16 x 128 tokens)")
     ax.set_ylabel(f"SST-2 dev accuracy ({args.sizes[0]} labeled)")
     ax.set_title("pre-training on unlabeled SST-2 train sentences -> fine-tuning")
